@@ -1,0 +1,376 @@
+//! The JSON API: routing by method and path, input validation, handlers.
+
+use serde_json::{json, Map, Value};
+
+use crate::app::App;
+use crate::clock::now_rfc3339;
+use crate::http::{percent_decode, Reply, Req};
+use crate::tasks::{Request, Status, Task};
+use crate::{files, thumbnails, tools};
+
+const VIDEO_QUALITIES: [&str; 8] = [
+    "best", "2160p", "1440p", "1080p", "720p", "480p", "360p", "240p",
+];
+const AUDIO_QUALITIES: [&str; 5] = ["best", "320", "256", "192", "128"];
+const AUDIO_FORMATS: [&str; 5] = ["m4a", "mp3", "opus", "flac", "wav"];
+const MAX_URL_BYTES: usize = 4096;
+
+const TASK_NOT_FOUND: &str = "Descarga no encontrada";
+const THUMBNAIL_NOT_FOUND: &str = "Miniatura no encontrada";
+
+enum Route<'a> {
+    StartDownload,
+    Downloads,
+    Download(&'a str),
+    Thumbnail(&'a str),
+    Health,
+}
+
+fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
+    const GET: &[&str] = &["GET", "HEAD"];
+    let segments: Vec<&str> = path.strip_prefix("/api/")?.split('/').collect();
+    Some(match segments.as_slice() {
+        ["download"] => (Route::StartDownload, &["POST"]),
+        ["downloads"] => (Route::Downloads, GET),
+        ["downloads", id] => (Route::Download(id), GET),
+        ["thumbnails", id] => (Route::Thumbnail(id), GET),
+        ["health"] => (Route::Health, GET),
+        _ => return None,
+    })
+}
+
+pub fn route(app: &App, req: &Req) -> Reply {
+    let Some((route, methods)) = resolve(&req.path) else {
+        return Reply::error(404, "Not Found", "not_found");
+    };
+    if !methods.contains(&req.method.as_str()) {
+        return Reply::error(405, "Method Not Allowed", "method_not_allowed")
+            .with_header("Allow", format!("{}, OPTIONS", methods.join(", ")));
+    }
+    match route {
+        Route::StartDownload => start_download(app, req),
+        Route::Downloads => list(app, req),
+        Route::Download(id) => match task_id(id).and_then(|id| app.store.get(&id)) {
+            Some(t) => Reply::json(200, &t),
+            None => Reply::error(404, TASK_NOT_FOUND, "task_not_found"),
+        },
+        Route::Thumbnail(id) => thumbnail(app, req, id),
+        Route::Health => health(app),
+    }
+}
+
+/// A path segment that must be a task id: decoded once, and a well-formed UUID, so it can
+/// never name anything but a task.
+fn task_id(segment: &str) -> Option<String> {
+    let decoded = percent_decode(segment)?;
+    uuid::Uuid::try_parse(&decoded)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+fn list(app: &App, req: &Req) -> Reply {
+    let tasks = app.store.list();
+    let Some(filter) = req.query_param("status").filter(|s| !s.is_empty()) else {
+        return Reply::json(200, &tasks);
+    };
+    let mut wanted = Vec::new();
+    for name in filter.split(',') {
+        match Status::parse(name.trim()) {
+            Some(s) => wanted.push(s),
+            None => {
+                return Reply::error(
+                    400,
+                    &format!("Unknown status '{}'", name.trim()),
+                    "invalid_status",
+                )
+            }
+        }
+    }
+    let tasks: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| wanted.contains(&t.status))
+        .collect();
+    Reply::json(200, &tasks)
+}
+
+fn start_download(app: &App, req: &Req) -> Reply {
+    let content_type = req.header("content-type").unwrap_or("application/json");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Reply::error(
+            415,
+            "Content-Type must be application/json",
+            "unsupported_media_type",
+        );
+    }
+    let request = match parse_download(&req.body) {
+        Ok(r) => r,
+        Err((code, detail)) => return Reply::error(400, &detail, code),
+    };
+    if app.tools.yt_dlp_version().is_none() {
+        return Reply::error(
+            503,
+            &format!(
+                "yt-dlp not found or not working ({})",
+                app.tools.yt_dlp().display()
+            ),
+            "ytdlp_unavailable",
+        );
+    }
+    let needed = app.cfg.min_free_mb * 1024 * 1024;
+    if let Some(free) = tools::free_bytes(&app.cfg.downloads_dir).filter(|f| *f < needed) {
+        return Reply::error(
+            507,
+            &format!(
+                "Not enough free disk space: {} MiB free, {} MiB required",
+                free / 1024 / 1024,
+                app.cfg.min_free_mb
+            ),
+            "insufficient_storage",
+        );
+    }
+    let task = Task::new(uuid::Uuid::new_v4().to_string(), request, now_rfc3339());
+    let (task, created) = app.store.insert_unless_active(task);
+    if created {
+        log::info!("task {} queued: {}", task.id, task.url);
+        app.queue.push(task.id.clone());
+    }
+    Reply::json(200, &task).with_header("Location", format!("/api/downloads/{}", task.id))
+}
+
+type Invalid = (&'static str, String);
+
+/// The body of `POST /api/download`, checked against the documented sets.
+pub fn parse_download(body: &[u8]) -> Result<Request, Invalid> {
+    let invalid_json = || ("invalid_json", "Body must be a JSON object".to_string());
+    let value: Value = serde_json::from_slice(body).map_err(|_| invalid_json())?;
+    let Value::Object(obj) = value else {
+        return Err(invalid_json());
+    };
+
+    let url = match obj.get("url") {
+        Some(Value::String(u)) => u.clone(),
+        _ => return Err(("invalid_url", "url is required and must be a string".into())),
+    };
+    check_url(&url).map_err(|why| ("invalid_url", format!("Invalid url: {why}")))?;
+
+    let download_type = optional_string(&obj, "download_type", "invalid_download_type")?
+        .unwrap_or_else(|| "video".into());
+    let qualities: &[&str] = match download_type.as_str() {
+        "video" => &VIDEO_QUALITIES,
+        "audio" => &AUDIO_QUALITIES,
+        _ => {
+            return Err((
+                "invalid_download_type",
+                "download_type must be \"video\" or \"audio\"".into(),
+            ))
+        }
+    };
+    let quality =
+        optional_string(&obj, "quality", "invalid_quality")?.unwrap_or_else(|| "best".into());
+    if !qualities.contains(&quality.as_str()) {
+        return Err((
+            "invalid_quality",
+            format!(
+                "quality for {download_type} must be one of {}",
+                qualities.join(", ")
+            ),
+        ));
+    }
+    let format_id = optional_string(&obj, "format_id", "invalid_format")?;
+    if let Some(f) = &format_id {
+        if !valid_format_id(f) {
+            return Err((
+                "invalid_format",
+                "format_id is not a valid format selector".into(),
+            ));
+        }
+    }
+    let audio_format = optional_string(&obj, "audio_format", "invalid_audio_format")?;
+    if let Some(a) = &audio_format {
+        if !AUDIO_FORMATS.contains(&a.as_str()) {
+            return Err((
+                "invalid_audio_format",
+                format!("audio_format must be one of {}", AUDIO_FORMATS.join(", ")),
+            ));
+        }
+    }
+    Ok(Request {
+        url,
+        audio_format: (download_type == "audio")
+            .then(|| audio_format.unwrap_or_else(|| "m4a".into())),
+        download_type,
+        quality,
+        format_id,
+    })
+}
+
+/// A string field that may be absent or null; any other type is refused.
+fn optional_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    code: &'static str,
+) -> Result<Option<String>, Invalid> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err((code, format!("{key} must be a string"))),
+    }
+}
+
+/// An absolute http(s) URL with a host, no whitespace or control characters, ≤ 4096 bytes.
+pub fn check_url(url: &str) -> Result<(), &'static str> {
+    if url.is_empty() || url.len() > MAX_URL_BYTES {
+        return Err("must be 1 to 4096 bytes");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain whitespace or control characters");
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = ["http://", "https://"]
+        .iter()
+        .find_map(|s| lower.strip_prefix(s))
+        .ok_or("must start with http:// or https://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err("must name a host");
+    }
+    Ok(())
+}
+
+fn valid_format_id(f: &str) -> bool {
+    (1..=200).contains(&f.len())
+        && f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+-[]<=>/.,:!*?".contains(c))
+}
+
+fn thumbnail(app: &App, req: &Req, segment: &str) -> Reply {
+    let not_found = || Reply::error(404, THUMBNAIL_NOT_FOUND, "thumbnail_not_found");
+    let Some(id) = task_id(segment) else {
+        return not_found();
+    };
+    thumbnails::find(&app.cfg.thumbnails_dir, &id)
+        .and_then(|(path, mime)| files::serve_file(req, &path, mime, "public, max-age=86400"))
+        .unwrap_or_else(not_found)
+}
+
+fn health(app: &App) -> Reply {
+    let counts: Map<String, Value> = app
+        .store
+        .count_by_status()
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+        .collect();
+    Reply::json(
+        200,
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "yt_dlp": app.tools.yt_dlp_version(),
+            "ffmpeg": app.tools.ffmpeg.is_some(),
+            "downloads_dir_free_bytes": tools::free_bytes(&app.cfg.downloads_dir),
+            "tasks": counts,
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        for ok in [
+            "http://127.0.0.1:8/p.html",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "HTTPS://X.TEST",
+        ] {
+            assert_eq!(check_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "--version",
+            "-f",
+            "file:///etc/passwd",
+            "ytsearch:cats",
+            "ftp://x.test/a",
+            "http://",
+            "http:///path",
+            " http://x.test",
+            "http://x.test/a b",
+            "http://x.test/\u{7}",
+            "http://x.test\n",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_url(&format!("http://x.test/{}", "a".repeat(4100))).is_err());
+    }
+
+    #[test]
+    fn download_bodies() {
+        let r = parse_download(br#"{"url":"http://x.test/v"}"#).unwrap();
+        assert_eq!(
+            (r.download_type.as_str(), r.quality.as_str()),
+            ("video", "best")
+        );
+        assert_eq!(r.audio_format, None);
+        let r =
+            parse_download(br#"{"url":"http://x.test/v","download_type":"audio","quality":"192"}"#)
+                .unwrap();
+        assert_eq!(r.audio_format.as_deref(), Some("m4a"));
+        let code = |b: &[u8]| parse_download(b).unwrap_err().0;
+        assert_eq!(code(b""), "invalid_json");
+        assert_eq!(code(b"{\"url\":"), "invalid_json");
+        assert_eq!(code(b"[]"), "invalid_json");
+        assert_eq!(code(b"\xff\xfe"), "invalid_json");
+        assert_eq!(code(br#"{"url":123}"#), "invalid_url");
+        assert_eq!(code(br#"{"url":null}"#), "invalid_url");
+        assert_eq!(code(br#"{}"#), "invalid_url");
+        assert_eq!(code(br#"{"url":"  http://x.test/v \n"}"#), "invalid_url");
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","quality":"4k"}"#),
+            "invalid_quality"
+        );
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","quality":"192"}"#),
+            "invalid_quality"
+        );
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","download_type":"gif"}"#),
+            "invalid_download_type"
+        );
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","format_id":{"a":{}}}"#),
+            "invalid_format"
+        );
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","format_id":"best --exec x"}"#),
+            "invalid_format"
+        );
+        assert_eq!(
+            code(br#"{"url":"http://x.test/v","audio_format":"aac"}"#),
+            "invalid_audio_format"
+        );
+        let r = parse_download(br#"{"url":"http://x.test/v","format_id":"bv*[height<=720]+ba/b"}"#)
+            .unwrap();
+        assert_eq!(r.format_id.as_deref(), Some("bv*[height<=720]+ba/b"));
+    }
+
+    #[test]
+    fn task_ids_are_uuids_only() {
+        assert_eq!(
+            task_id("6F1C1A52-9A7E-4D8B-8F0E-2F2B3F0D1E11").as_deref(),
+            Some("6f1c1a52-9a7e-4d8b-8f0e-2f2b3f0d1e11")
+        );
+        for bad in [
+            "..%2f..%2fetc%2fpasswd",
+            "x",
+            "",
+            "6f1c1a52-9a7e-4d8b-8f0e-2f2b3f0d1e11.jpg",
+            "%zz",
+        ] {
+            assert_eq!(task_id(bad), None, "{bad}");
+        }
+    }
+}

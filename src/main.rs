@@ -1,0 +1,100 @@
+//! offlinetube: a self-hosted video download server.
+
+mod api;
+mod app;
+mod clock;
+mod config;
+mod download;
+mod filenames;
+mod files;
+mod http;
+mod journal;
+mod progress;
+mod queue;
+mod server;
+mod tasks;
+mod thumbnails;
+mod tools;
+mod ytdlp;
+
+use std::sync::Arc;
+
+use app::App;
+use config::Command;
+use journal::{Journal, Loaded};
+use tasks::TaskStore;
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match config::parse(&args, |k| std::env::var(k).ok()) {
+        Ok(Command::Run(cfg)) => *cfg,
+        Ok(Command::Help) => return print!("{}", config::help_text()),
+        Ok(Command::Version) => return println!("offlinetube {}", env!("CARGO_PKG_VERSION")),
+        Err(e) => {
+            eprintln!("offlinetube: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(cfg) {
+        eprintln!("offlinetube: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cfg: config::Config) -> Result<(), String> {
+    for dir in [&cfg.downloads_dir, &cfg.thumbnails_dir] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    if let Some(parent) = cfg
+        .state_file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let journal = Journal::new(cfg.state_file.clone());
+    let mut tasks = match journal.load() {
+        Ok(Loaded::Tasks(t)) => t,
+        Ok(Loaded::Corrupt) => Vec::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", journal.path().display())),
+    };
+    // Whatever was queued or running when the server stopped runs again; yt-dlp resumes .part files.
+    let mut resume = Vec::new();
+    for t in tasks.iter_mut().filter(|t| t.status.is_active()) {
+        t.reset_for_run();
+        resume.push(t.id.clone());
+    }
+    let server = tiny_http::Server::http(cfg.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| cfg.listen.to_string(), |a| a.to_string());
+    if !cfg.listen.ip().is_loopback() && cfg.token.is_none() {
+        log::warn!("listening on {addr} without --token: anyone who can reach it can use it");
+    }
+    let tools = tools::Tools::probe(&cfg.yt_dlp, &cfg.ffmpeg);
+    let app = Arc::new(App {
+        store: TaskStore::new(journal, tasks),
+        queue: queue::Queue::default(),
+        tools,
+        cfg,
+    });
+    log::info!(
+        "{} tasks loaded, {} to resume; downloads in {}",
+        app.store.list().len(),
+        resume.len(),
+        app.cfg.downloads_dir.display()
+    );
+    for id in resume {
+        app.queue.push(id);
+    }
+    queue::start_workers(&app);
+    // The one line on stdout: where to reach the server (the port may have been chosen by the OS).
+    println!("offlinetube listening on http://{addr}");
+    server::serve(app, server);
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The HTTP loop: a fixed pool of threads on one tiny_http listener. Each request is read into
+//! a `Req`, checked (preflight, token), routed with panics caught, answered and logged.
+
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::app::App;
+use crate::http::{Body, Reply, Req};
+
+/// Largest request body read; JSON endpoints need far less.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn serve(app: Arc<App>, server: tiny_http::Server) {
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..app.cfg.http_threads)
+        .map(|n| {
+            let (app, server) = (Arc::clone(&app), Arc::clone(&server));
+            std::thread::Builder::new()
+                .name(format!("http-{n}"))
+                .spawn(move || {
+                    while let Ok(rq) = server.recv() {
+                        handle(&app, rq);
+                    }
+                })
+                .expect("spawning an HTTP worker at start-up")
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+}
+
+fn handle(app: &App, mut rq: tiny_http::Request) {
+    let started = Instant::now();
+    let method = rq.method().as_str().to_ascii_uppercase();
+    let (path, query) = match rq.url().split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (rq.url().to_string(), String::new()),
+    };
+    let headers: Vec<(String, String)> = rq
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let mut req = Req {
+        method,
+        path,
+        query,
+        headers,
+        body: Vec::new(),
+    };
+    let reply = match read_body(&mut rq, &req) {
+        Ok(body) => {
+            req.body = body;
+            respond_to(app, &req)
+        }
+        Err(reply) => reply,
+    };
+    let reply = with_common_headers(app, &req, reply);
+    let status = reply.status;
+    let (sent, response) = into_response(reply, req.method == "HEAD");
+    if let Err(e) = rq.respond(response) {
+        log::debug!("{} {}: client went away: {e}", req.method, req.path);
+    }
+    log::info!(
+        target: "access",
+        "{} {} {} {} {}ms",
+        req.method,
+        req.path,
+        status,
+        sent,
+        started.elapsed().as_millis()
+    );
+}
+
+/// The body, read only when the declared length fits the limit.
+fn read_body(rq: &mut tiny_http::Request, req: &Req) -> Result<Vec<u8>, Reply> {
+    if !matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
+        return Ok(Vec::new());
+    }
+    let too_large = || {
+        Reply::error(
+            413,
+            "Request body too large (limit 64 KiB)",
+            "payload_too_large",
+        )
+    };
+    if rq.body_length().is_some_and(|n| n > MAX_BODY) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    match rq
+        .as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body)
+    {
+        Ok(n) if n > MAX_BODY => Err(too_large()),
+        Ok(_) => Ok(body),
+        Err(_) => Err(Reply::error(
+            400,
+            "Could not read the request body",
+            "bad_request",
+        )),
+    }
+}
+
+fn respond_to(app: &App, req: &Req) -> Reply {
+    if req.path.starts_with("/api/") && req.method == "OPTIONS" {
+        return preflight();
+    }
+    if !authorized(app, req) {
+        return Reply::error(401, "Unauthorized", "unauthorized");
+    }
+    // A bug in one handler answers 500; the worker lives on.
+    catch_unwind(AssertUnwindSafe(|| crate::api::route(app, req))).unwrap_or_else(|_| {
+        log::error!("handler panicked on {} {}", req.method, req.path);
+        Reply::error(500, "Internal server error", "internal_error")
+    })
+}
+
+fn preflight() -> Reply {
+    Reply::empty(204)
+        .with_header(
+            "Access-Control-Allow-Methods",
+            "GET, HEAD, POST, DELETE, OPTIONS",
+        )
+        .with_header(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Range, If-Range",
+        )
+        .with_header("Access-Control-Max-Age", "600")
+}
+
+/// With a token configured, every `/api/` request but health must carry it.
+fn authorized(app: &App, req: &Req) -> bool {
+    let Some(token) = app.cfg.token.as_deref() else {
+        return true;
+    };
+    if !req.path.starts_with("/api/") || req.path == "/api/health" {
+        return true;
+    }
+    let bearer = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let cookie = req.header("cookie").and_then(|c| {
+        c.split(';')
+            .find_map(|kv| kv.trim().strip_prefix("offlinetube_token="))
+    });
+    let query = req.query_param("token");
+    let found = [bearer, cookie, query.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()));
+    found
+}
+
+/// Equal-length comparison that takes the same time wherever the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn with_common_headers(app: &App, req: &Req, mut reply: Reply) -> Reply {
+    let mut add = |n: &str, v: &str| reply.headers.push((n.to_string(), v.to_string()));
+    add("Server", concat!("offlinetube/", env!("CARGO_PKG_VERSION")));
+    add("X-Content-Type-Options", "nosniff");
+    if req.path.starts_with("/api/") || req.path == "/metrics" {
+        add("Access-Control-Allow-Origin", &app.cfg.cors_origin);
+        add(
+            "Access-Control-Expose-Headers",
+            "Content-Length, Content-Range, Accept-Ranges, Content-Disposition, Location",
+        );
+        if app.cfg.cors_origin != "*" {
+            add("Vary", "Origin");
+        }
+    }
+    reply
+}
+
+type Response = tiny_http::Response<Box<dyn Read + Send>>;
+
+/// The tiny_http response, always with a Content-Length (never chunked), and the body size.
+fn into_response(reply: Reply, head: bool) -> (u64, Response) {
+    let (reader, len): (Box<dyn Read + Send>, u64) = match reply.body {
+        Body::Empty => (Box::new(Cursor::new(Vec::new())), 0),
+        Body::Bytes(b) => {
+            let n = b.len() as u64;
+            (Box::new(Cursor::new(b)), n)
+        }
+        Body::File {
+            mut file,
+            offset,
+            len,
+        } => {
+            if head || file.seek(SeekFrom::Start(offset)).is_err() {
+                (Box::new(Cursor::new(Vec::new())), len)
+            } else {
+                (Box::new(file.take(len)), len)
+            }
+        }
+    };
+    let headers = reply
+        .headers
+        .iter()
+        .filter_map(|(n, v)| tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).ok())
+        .collect();
+    let response = tiny_http::Response::new(
+        tiny_http::StatusCode(reply.status),
+        headers,
+        reader,
+        Some(len as usize),
+        None,
+    )
+    // Without this tiny_http switches bodies of 32 KiB and more to chunked encoding.
+    .with_chunked_threshold(usize::MAX);
+    (if head { 0 } else { len }, response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,276 @@
+//! The task model and the mutex-guarded store every other part reads and updates.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::journal::{Journal, Snapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pending,
+    Downloading,
+    Processing,
+    Completed,
+    Error,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Pending,
+        Status::Downloading,
+        Status::Processing,
+        Status::Completed,
+        Status::Error,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Downloading => "downloading",
+            Status::Processing => "processing",
+            Status::Completed => "completed",
+            Status::Error => "error",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Still owned by the queue: a restart must pick these up again.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Status::Pending | Status::Downloading | Status::Processing
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskFile {
+    pub filename: String,
+    pub title: String,
+    pub filesize: u64,
+}
+
+/// The options a download was asked for; equal options on the same URL are one download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub url: String,
+    pub download_type: String,
+    pub quality: String,
+    #[serde(default)]
+    pub format_id: Option<String>,
+    #[serde(default)]
+    pub audio_format: Option<String>,
+}
+
+/// One download as the API shows it; the journal stores exactly this shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub url: String,
+    pub title: String,
+    pub thumbnail: String,
+    pub status: Status,
+    pub progress: f64,
+    pub speed: String,
+    pub eta: String,
+    pub filesize: u64,
+    pub downloaded_bytes: u64,
+    pub format_note: String,
+    pub is_playlist: bool,
+    pub playlist_index: u32,
+    pub playlist_total: u32,
+    pub filename: String,
+    pub quality: String,
+    pub download_type: String,
+    #[serde(default)]
+    pub format_id: Option<String>,
+    #[serde(default)]
+    pub audio_format: Option<String>,
+    pub error_message: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    #[serde(default)]
+    pub files: Vec<TaskFile>,
+    #[serde(default)]
+    pub video_id: Option<String>,
+    #[serde(default)]
+    pub extractor: Option<String>,
+    #[serde(default)]
+    pub duration: Option<f64>,
+    #[serde(default)]
+    pub uploader: Option<String>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+impl Task {
+    pub fn new(id: String, req: Request, now: String) -> Task {
+        Task {
+            id,
+            url: req.url,
+            title: String::new(),
+            thumbnail: String::new(),
+            status: Status::Pending,
+            progress: 0.0,
+            speed: String::new(),
+            eta: String::new(),
+            filesize: 0,
+            downloaded_bytes: 0,
+            format_note: String::new(),
+            is_playlist: false,
+            playlist_index: 0,
+            playlist_total: 1,
+            filename: String::new(),
+            quality: req.quality,
+            download_type: req.download_type,
+            format_id: req.format_id,
+            audio_format: req.audio_format,
+            error_message: None,
+            created_at: now.clone(),
+            completed_at: None,
+            files: Vec::new(),
+            video_id: None,
+            extractor: None,
+            duration: None,
+            uploader: None,
+            started_at: None,
+            updated_at: Some(now),
+        }
+    }
+
+    pub fn request(&self) -> Request {
+        Request {
+            url: self.url.clone(),
+            download_type: self.download_type.clone(),
+            quality: self.quality.clone(),
+            format_id: self.format_id.clone(),
+            audio_format: self.audio_format.clone(),
+        }
+    }
+
+    /// Back to the start of a run, keeping identity and what is known about the video.
+    pub fn reset_for_run(&mut self) {
+        self.status = Status::Pending;
+        self.progress = 0.0;
+        self.speed.clear();
+        self.eta.clear();
+        self.downloaded_bytes = 0;
+        self.error_message = None;
+        self.completed_at = None;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    tasks: HashMap<String, Task>,
+    order: Vec<String>,
+}
+
+/// All tasks, oldest first. Status changes are journaled; progress ticks are not.
+#[derive(Clone)]
+pub struct TaskStore {
+    inner: Arc<Mutex<Inner>>,
+    journal: Arc<Journal>,
+}
+
+impl TaskStore {
+    pub fn new(journal: Journal, tasks: Vec<Task>) -> TaskStore {
+        let mut inner = Inner::default();
+        for t in tasks {
+            if !inner.tasks.contains_key(&t.id) {
+                inner.order.push(t.id.clone());
+                inner.tasks.insert(t.id.clone(), t);
+            }
+        }
+        TaskStore {
+            inner: Arc::new(Mutex::new(inner)),
+            journal: Arc::new(journal),
+        }
+    }
+
+    // A panic elsewhere must not make every later request fail: the data is still consistent
+    // because every mutation is a single assignment under the lock.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn list(&self) -> Vec<Task> {
+        let g = self.lock();
+        g.order
+            .iter()
+            .filter_map(|id| g.tasks.get(id))
+            .cloned()
+            .collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Task> {
+        self.lock().tasks.get(id).cloned()
+    }
+
+    /// Inserts `task` unless an active task already has the same request; returns the task that
+    /// stands for the request and whether it is new.
+    pub fn insert_unless_active(&self, task: Task) -> (Task, bool) {
+        let req = task.request();
+        let snapshot = {
+            let mut g = self.lock();
+            let existing = g
+                .order
+                .iter()
+                .filter_map(|id| g.tasks.get(id))
+                .find(|t| t.status.is_active() && t.request() == req)
+                .cloned();
+            if let Some(t) = existing {
+                return (t, false);
+            }
+            g.order.push(task.id.clone());
+            g.tasks.insert(task.id.clone(), task.clone());
+            self.snapshot(&g)
+        };
+        self.journal.write(snapshot);
+        (task, true)
+    }
+
+    /// Applies `f` to the task. A change of status (or `persist`) is journaled.
+    pub fn update<R>(&self, id: &str, persist: bool, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
+        let (r, snapshot) = {
+            let mut g = self.lock();
+            let t = g.tasks.get_mut(id)?;
+            let before = t.status;
+            let r = f(t);
+            t.updated_at = Some(crate::clock::now_rfc3339());
+            let changed = persist || before != t.status;
+            if changed {
+                log::info!("task {id}: {} -> {}", before.as_str(), t.status.as_str());
+            }
+            (r, changed.then(|| self.snapshot(&g)))
+        };
+        if let Some(s) = snapshot {
+            self.journal.write(s);
+        }
+        Some(r)
+    }
+
+    pub fn count_by_status(&self) -> Vec<(Status, usize)> {
+        let g = self.lock();
+        Status::ALL
+            .into_iter()
+            .map(|s| (s, g.tasks.values().filter(|t| t.status == s).count()))
+            .collect()
+    }
+
+    /// Serialised under the lock so journal writes see states in the order they happened.
+    fn snapshot(&self, g: &Inner) -> Snapshot {
+        let list: Vec<&Task> = g.order.iter().filter_map(|id| g.tasks.get(id)).collect();
+        Snapshot::new(self.journal.next_seq(), &list)
+    }
+}

@@ -1,0 +1,98 @@
+//! The external programs the server drives: whether they are there, and their versions.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct Tools {
+    yt_dlp: PathBuf,
+    yt_dlp_version: Mutex<Option<String>>,
+    /// ffmpeg's path when `ffmpeg -version` ran; without it only single-file formats are used.
+    pub ffmpeg: Option<PathBuf>,
+}
+
+impl Tools {
+    pub fn probe(yt_dlp: &Path, ffmpeg: &Path) -> Tools {
+        let version = first_line(yt_dlp, "--version");
+        match &version {
+            Some(v) => log::info!("yt-dlp {v} ({})", yt_dlp.display()),
+            None => log::warn!(
+                "yt-dlp not usable at '{}': downloads are refused until it is",
+                yt_dlp.display()
+            ),
+        }
+        let ffmpeg = first_line(ffmpeg, "-version").map(|_| ffmpeg.to_path_buf());
+        if ffmpeg.is_none() {
+            log::warn!("ffmpeg not found: single-file formats only, no audio extraction");
+        }
+        Tools {
+            yt_dlp: yt_dlp.to_path_buf(),
+            yt_dlp_version: Mutex::new(version),
+            ffmpeg,
+        }
+    }
+
+    pub fn yt_dlp(&self) -> &Path {
+        &self.yt_dlp
+    }
+
+    /// yt-dlp's version; probed again while it is missing, so installing it needs no restart.
+    pub fn yt_dlp_version(&self) -> Option<String> {
+        let mut v = self
+            .yt_dlp_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if v.is_none() {
+            *v = first_line(&self.yt_dlp, "--version");
+        }
+        v.clone()
+    }
+}
+
+/// First line of `program arg`'s stdout, if it ran and exited 0 within the probe timeout.
+fn first_line(program: &Path, arg: &str) -> Option<String> {
+    let mut child = Command::new(program)
+        .arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() < PROBE_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()?
+        .take(4096)
+        .read_to_string(&mut out)
+        .ok()?;
+    let line = out.lines().next()?.trim().to_string();
+    (status.success() && !line.is_empty()).then_some(line)
+}
+
+/// Free bytes for unprivileged users on the filesystem holding `dir`.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is a valid NUL-terminated string and `st` a writable statvfs.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
+    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
