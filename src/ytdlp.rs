@@ -230,9 +230,7 @@ fn lenient_json(text: &str) -> Option<Value> {
         if c == ':' {
             fixed.push(c);
             let after = rest[1..].trim_start();
-            let word_len = after
-                .find(|ch: char| ch == ',' || ch == '}' || ch == ']')
-                .unwrap_or(after.len());
+            let word_len = after.find([',', '}', ']']).unwrap_or(after.len());
             let word = after[..word_len].trim();
             if matches!(word, "" | "NA" | "N/A" | "None" | "nan" | "NaN") {
                 fixed.push_str(" null");
