@@ -4,9 +4,10 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::clock::now_rfc3339;
+use crate::files::{self, Serve};
 use crate::http::{percent_decode, Reply, Req};
 use crate::tasks::{Request, Status, Task};
-use crate::{files, thumbnails, tools};
+use crate::{thumbnails, tools};
 
 const VIDEO_QUALITIES: [&str; 8] = [
     "best", "2160p", "1440p", "1080p", "720p", "480p", "360p", "240p",
@@ -17,23 +18,35 @@ const MAX_URL_BYTES: usize = 4096;
 
 const TASK_NOT_FOUND: &str = "Descarga no encontrada";
 const THUMBNAIL_NOT_FOUND: &str = "Miniatura no encontrada";
+const FILE_NOT_FOUND: &str = "Archivo no encontrado";
+const DOWNLOAD_NOT_AVAILABLE: &str = "Descarga no disponible o no completada";
+const FILE_MISSING: &str = "Archivo físico no encontrado";
+
+/// Media may be replaced by a retry, so clients revalidate (cheap: ETag and 304).
+const MEDIA_CACHE: &str = "no-cache";
 
 enum Route<'a> {
     StartDownload,
     Downloads,
     Download(&'a str),
     Thumbnail(&'a str),
+    Stream(&'a str),
+    DownloadFile(&'a str),
     Health,
 }
 
 fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
     const GET: &[&str] = &["GET", "HEAD"];
+    if let Some(name) = path.strip_prefix("/api/stream/") {
+        return Some((Route::Stream(name), GET));
+    }
     let segments: Vec<&str> = path.strip_prefix("/api/")?.split('/').collect();
     Some(match segments.as_slice() {
         ["download"] => (Route::StartDownload, &["POST"]),
         ["downloads"] => (Route::Downloads, GET),
         ["downloads", id] => (Route::Download(id), GET),
         ["thumbnails", id] => (Route::Thumbnail(id), GET),
+        ["download", id, "file"] => (Route::DownloadFile(id), GET),
         ["health"] => (Route::Health, GET),
         _ => return None,
     })
@@ -55,6 +68,8 @@ pub fn route(app: &App, req: &Req) -> Reply {
             None => Reply::error(404, TASK_NOT_FOUND, "task_not_found"),
         },
         Route::Thumbnail(id) => thumbnail(app, req, id),
+        Route::Stream(name) => stream(app, req, name),
+        Route::DownloadFile(id) => download_file(app, req, id),
         Route::Health => health(app),
     }
 }
@@ -250,9 +265,72 @@ fn thumbnail(app: &App, req: &Req, segment: &str) -> Reply {
     let Some(id) = task_id(segment) else {
         return not_found();
     };
+    let how = |mime| Serve {
+        content_type: mime,
+        cache_control: "public, max-age=86400",
+        extra: vec![],
+    };
     thumbnails::find(&app.cfg.thumbnails_dir, &id)
-        .and_then(|(path, mime)| files::serve_file(req, &path, mime, "public, max-age=86400"))
+        .and_then(|(path, mime)| files::serve_file(req, &path, how(mime)))
         .unwrap_or_else(not_found)
+}
+
+/// A finished media file by name. The name is decoded exactly once; a `+` is read as a space
+/// only when the literal name is no task's file (forms and some players encode spaces so).
+fn stream(app: &App, req: &Req, raw: &str) -> Reply {
+    let not_found = || Reply::error(404, FILE_NOT_FOUND, "file_not_found");
+    let Some(decoded) = percent_decode(raw) else {
+        return not_found();
+    };
+    let name = if app.store.owns_file(&decoded) {
+        decoded
+    } else {
+        match percent_decode(&raw.replace('+', "%20")) {
+            Some(spaced) if app.store.owns_file(&spaced) => spaced,
+            _ => return not_found(),
+        }
+    };
+    let Some(path) = files::resolve_inside(&app.cfg.downloads_dir, &name) else {
+        return not_found();
+    };
+    let how = Serve {
+        content_type: files::media_type(&name, &files::head_bytes(&path)),
+        cache_control: MEDIA_CACHE,
+        extra: vec![],
+    };
+    files::serve_file(req, &path, how).unwrap_or_else(not_found)
+}
+
+/// A completed task's file as an attachment; `?index=N` picks a playlist entry (1-based).
+fn download_file(app: &App, req: &Req, segment: &str) -> Reply {
+    let unavailable = || Reply::error(404, DOWNLOAD_NOT_AVAILABLE, "file_not_available");
+    let missing = || Reply::error(404, FILE_MISSING, "file_missing");
+    let task = task_id(segment).and_then(|id| app.store.get(&id));
+    let Some(task) = task.filter(|t| t.status == Status::Completed) else {
+        return unavailable();
+    };
+    let index = match req.query_param("index") {
+        None => 1,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => return Reply::error(400, "index must be a whole number from 1", "invalid_index"),
+        },
+    };
+    let Some(file) = task.files.get(index - 1) else {
+        return unavailable();
+    };
+    let Some(path) = files::resolve_inside(&app.cfg.downloads_dir, &file.filename) else {
+        return missing();
+    };
+    let how = Serve {
+        content_type: files::media_type(&file.filename, &files::head_bytes(&path)),
+        cache_control: MEDIA_CACHE,
+        extra: vec![(
+            "Content-Disposition".into(),
+            files::content_disposition(&file.filename),
+        )],
+    };
+    files::serve_file(req, &path, how).unwrap_or_else(missing)
 }
 
 fn health(app: &App) -> Reply {

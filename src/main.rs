@@ -11,6 +11,7 @@ mod http;
 mod journal;
 mod progress;
 mod queue;
+mod range;
 mod server;
 mod tasks;
 mod thumbnails;

@@ -260,6 +260,14 @@ impl TaskStore {
         Some(r)
     }
 
+    /// Whether `name` is a finished media file of some task.
+    pub fn owns_file(&self, name: &str) -> bool {
+        self.lock()
+            .tasks
+            .values()
+            .any(|t| t.files.iter().any(|f| f.filename == name))
+    }
+
     pub fn count_by_status(&self) -> Vec<(Status, usize)> {
         let g = self.lock();
         Status::ALL

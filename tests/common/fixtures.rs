@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const RECIPE_VERSION: u32 = 1;
+const RECIPE_VERSION: u32 = 2;
 
 /// Every file the fixture folder holds.
 pub const FILES: &[&str] = &[
@@ -24,6 +24,7 @@ pub const FILES: &[&str] = &[
     "thumb.webp",
     "wrong.jpg",
     "thumb.php",
+    "big.mp4",
 ];
 
 /// The fixture folder, built on first use.
@@ -113,6 +114,40 @@ fn build(dir: &Path) {
     };
     clip("clip.mp4", "testsrc", 440);
     clip("clip2.mp4", "testsrc2", 660);
+    // About 5 MiB (10 s at 4 Mbit/s), for streaming tests well past tiny_http's
+    // 32 KiB chunking threshold and its 8 KiB copy buffer.
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x480:rate=25:duration=10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "4M",
+            "-minrate",
+            "4M",
+            "-maxrate",
+            "4M",
+            "-bufsize",
+            "1M",
+            "-threads",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-fflags",
+            "+bitexact",
+            "-flags",
+            "+bitexact",
+            "-movflags",
+            "+faststart",
+            "big.mp4",
+        ],
+    );
 
     // One testsrc frame, big enough (tens of KB) to look like a thumbnail.
     let frame = |out: &str, codec_args: &[&str]| {
