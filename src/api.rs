@@ -7,7 +7,7 @@ use crate::clock::now_rfc3339;
 use crate::files::{self, Serve};
 use crate::http::{percent_decode, Reply, Req};
 use crate::tasks::{Request, Status, Task};
-use crate::{thumbnails, tools};
+use crate::{storage, thumbnails, tools};
 
 const VIDEO_QUALITIES: [&str; 8] = [
     "best", "2160p", "1440p", "1080p", "720p", "480p", "360p", "240p",
@@ -29,6 +29,8 @@ enum Route<'a> {
     StartDownload,
     Downloads,
     Download(&'a str),
+    Remove(&'a str),
+    Retry(&'a str),
     Thumbnail(&'a str),
     Stream(&'a str),
     DownloadFile(&'a str),
@@ -44,7 +46,9 @@ fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
     Some(match segments.as_slice() {
         ["download"] => (Route::StartDownload, &["POST"]),
         ["downloads"] => (Route::Downloads, GET),
-        ["downloads", id] => (Route::Download(id), GET),
+        ["downloads", id] => (Route::Download(id), &["GET", "HEAD", "DELETE"]),
+        ["downloads", id, "remove"] => (Route::Remove(id), &["DELETE"]),
+        ["downloads", id, "retry"] => (Route::Retry(id), &["POST"]),
         ["thumbnails", id] => (Route::Thumbnail(id), GET),
         ["download", id, "file"] => (Route::DownloadFile(id), GET),
         ["health"] => (Route::Health, GET),
@@ -63,14 +67,107 @@ pub fn route(app: &App, req: &Req) -> Reply {
     match route {
         Route::StartDownload => start_download(app, req),
         Route::Downloads => list(app, req),
+        Route::Download(id) if req.method == "DELETE" => cancel(app, id),
         Route::Download(id) => match task_id(id).and_then(|id| app.store.get(&id)) {
             Some(t) => Reply::json(200, &t),
-            None => Reply::error(404, TASK_NOT_FOUND, "task_not_found"),
+            None => task_not_found(),
         },
+        Route::Remove(id) => remove(app, id),
+        Route::Retry(id) => retry(app, id),
         Route::Thumbnail(id) => thumbnail(app, req, id),
         Route::Stream(name) => stream(app, req, name),
         Route::DownloadFile(id) => download_file(app, req, id),
         Route::Health => health(app),
+    }
+}
+
+fn task_not_found() -> Reply {
+    Reply::error(404, TASK_NOT_FOUND, "task_not_found")
+}
+
+/// Marks an active task cancelled and stops its run; the previous status, or `None` when
+/// there is no such task.
+fn stop(app: &App, id: &str) -> Option<Status> {
+    let before = app.store.update(id, true, |t| {
+        let before = t.status;
+        if before.is_active() {
+            t.status = Status::Cancelled;
+            t.speed.clear();
+            t.eta.clear();
+        }
+        before
+    })?;
+    if before.is_active() {
+        app.queue.unqueue(id);
+        app.queue.stop_run(id);
+    }
+    Some(before)
+}
+
+fn cancel(app: &App, segment: &str) -> Reply {
+    let Some(id) = task_id(segment) else {
+        return task_not_found();
+    };
+    match stop(app, &id) {
+        None => task_not_found(),
+        Some(s) if !s.is_active() => Reply::error(
+            409,
+            &format!(
+                "Download is already {}; there is nothing to cancel",
+                s.as_str()
+            ),
+            "not_cancellable",
+        ),
+        Some(_) => Reply::json(200, &json!({ "message": "Descarga cancelada" })),
+    }
+}
+
+fn remove(app: &App, segment: &str) -> Reply {
+    let Some(id) = task_id(segment) else {
+        return task_not_found();
+    };
+    if stop(app, &id).is_none() {
+        return task_not_found();
+    }
+    // Only now that no process writes any more: delete, then forget the task.
+    let Some(task) = app.store.get(&id) else {
+        return task_not_found();
+    };
+    storage::remove_task_files(&app.cfg.downloads_dir, &app.cfg.thumbnails_dir, &task);
+    app.store.remove(&id);
+    Reply::json(200, &json!({ "message": "Descarga eliminada" }))
+}
+
+fn retry(app: &App, segment: &str) -> Reply {
+    let Some(id) = task_id(segment) else {
+        return task_not_found();
+    };
+    let before = app.store.update(&id, true, |t| {
+        let before = t.status;
+        if matches!(before, Status::Error | Status::Cancelled) {
+            t.reset_for_run();
+            t.files.clear();
+            t.filename.clear();
+            t.filesize = 0;
+        }
+        before
+    });
+    match before {
+        None => task_not_found(),
+        Some(Status::Error | Status::Cancelled) => {
+            app.queue.push(id.clone());
+            app.store
+                .get(&id)
+                .map_or_else(task_not_found, |t| Reply::json(200, &t))
+        }
+        Some(s) => Reply::error(
+            409,
+            &format!(
+                "Only failed or cancelled downloads can be retried; this one is {}",
+                s.as_str()
+            ),
+            "not_retryable",
+        ),
     }
 }
 

@@ -5,14 +5,16 @@ use std::collections::VecDeque;
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use crate::app::App;
 use crate::clock::now_rfc3339;
 use crate::filenames;
+use crate::process;
 use crate::progress::Tracker;
+use crate::storage;
 use crate::tasks::{Status, Task, TaskFile};
 use crate::thumbnails::{self, Capture};
 use crate::ytdlp::{self, Info, Invocation, Line};
@@ -22,30 +24,40 @@ const STDERR_TAIL: usize = 40;
 const MAX_LINE: usize = 16 * 1024;
 
 pub fn run(app: &App, id: &str) {
-    let Some(task) = app.store.get(id) else {
+    let _running = app.queue.start_run(id);
+    // Pending → downloading in one step, so a cancel that came first wins.
+    let started = app.store.update(id, false, |t| {
+        let go = t.status == Status::Pending;
+        if go {
+            t.reset_for_run();
+            t.status = Status::Downloading;
+            t.started_at = Some(now_rfc3339());
+        }
+        go
+    });
+    let Some(task) = app.store.get(id).filter(|_| started == Some(true)) else {
         return;
     };
-    if task.status != Status::Pending {
-        return;
-    }
-    app.store.update(id, false, |t| {
-        t.reset_for_run();
-        t.status = Status::Downloading;
-        t.started_at = Some(now_rfc3339());
-    });
+    let dir = &app.cfg.downloads_dir;
     let mut write_thumbnail = true;
     loop {
-        match attempt(app, &task, write_thumbnail) {
+        let outcome = attempt(app, &task, write_thumbnail);
+        let kept = app.store.get(id).map(|t| t.files).unwrap_or_default();
+        if !still_active(app, id) {
+            // Cancelled (or removed) while running: the process is gone, and so are its partials.
+            storage::remove_leftovers(dir, id, &kept);
+            return;
+        }
+        match outcome {
             Ok(run) => return finish(app, id, run),
             Err(message) if write_thumbnail && ytdlp::is_thumbnail_extension_error(&message) => {
                 log::warn!("task {id}: {message}; retrying without yt-dlp's thumbnail");
-                remove_leftovers(app, id, &[]);
+                storage::remove_leftovers(dir, id, &kept);
                 write_thumbnail = false;
             }
             Err(message) => {
-                let kept = app.store.get(id).map(|t| t.files).unwrap_or_default();
-                remove_leftovers(app, id, &kept);
-                app.store.update(id, true, |t| {
+                storage::remove_leftovers(dir, id, &kept);
+                update_active(app, id, true, |t| {
                     t.status = Status::Error;
                     t.error_message = Some(message);
                     t.speed.clear();
@@ -54,6 +66,34 @@ pub fn run(app: &App, id: &str) {
                 return;
             }
         }
+    }
+}
+
+fn still_active(app: &App, id: &str) -> bool {
+    app.store.get(id).is_some_and(|t| t.status.is_active())
+}
+
+/// Updates the task only while it is still running: a cancel must never be overwritten by a
+/// progress line that was already on its way.
+fn update_active(app: &App, id: &str, persist: bool, f: impl FnOnce(&mut Task)) {
+    app.store.update(id, persist, |t| {
+        if t.status.is_active() {
+            f(t);
+        }
+    });
+}
+
+/// The yt-dlp child, killed (with its group) and reaped however `attempt` is left, so that no
+/// path, not even a panic, leaves a process or a zombie behind.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            process::signal_group(self.0.id() as i32, libc::SIGKILL);
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
     }
 }
 
@@ -89,15 +129,18 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| {
+    let spawned = cmd.spawn().map_err(|e| {
         format!(
             "cannot start yt-dlp ({}): {e}",
             app.tools.yt_dlp().display()
         )
     })?;
+    let mut child = ChildGuard(spawned);
+    // With process_group(0) the group id is the child's pid.
+    app.queue.set_group(&task.id, child.0.id() as i32);
 
     let tail = Arc::new(Mutex::new(VecDeque::new()));
-    let stderr = child.stderr.take().map(|err| {
+    let stderr = child.0.stderr.take().map(|err| {
         let tail = Arc::clone(&tail);
         let id = task.id.clone();
         std::thread::spawn(move || {
@@ -119,10 +162,11 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
         first: None,
         entry_title: String::new(),
     };
-    if let Some(out) = child.stdout.take() {
+    if let Some(out) = child.0.stdout.take() {
         for_each_line(out, |line| follow.line(&line));
     }
     let status = child
+        .0
         .wait()
         .map_err(|e| format!("waiting for yt-dlp: {e}"))?;
     if let Some(h) = stderr {
@@ -162,7 +206,7 @@ impl Follow<'_> {
             Line::Streams(sizes) => self.tracker.expect_streams(sizes),
             Line::Progress(p) => {
                 let f = self.tracker.update(&p);
-                self.app.store.update(self.id, false, |t| {
+                update_active(self.app, self.id, false, |t| {
                     t.status = Status::Downloading;
                     t.progress = f.progress;
                     t.downloaded_bytes = f.downloaded_bytes;
@@ -172,7 +216,7 @@ impl Follow<'_> {
                 });
             }
             Line::PostProcess { started: true, .. } => {
-                self.app.store.update(self.id, false, |t| {
+                update_active(self.app, self.id, false, |t| {
                     t.status = Status::Processing;
                     t.speed.clear();
                     t.eta.clear();
@@ -192,7 +236,7 @@ impl Follow<'_> {
         self.entry_title = info.title.clone().unwrap_or_default();
         let first = self.first.is_none();
         let base = &self.app.cfg.thumbnail_fallback_base;
-        self.app.store.update(self.id, false, |t| {
+        update_active(self.app, self.id, false, |t| {
             let playlist = info.playlist_index.is_some() && entry.1 > 1;
             t.is_playlist |= playlist;
             if playlist {
@@ -263,7 +307,7 @@ impl Follow<'_> {
 }
 
 fn finish(app: &App, id: &str, run: Run) {
-    app.store.update(id, false, |t| {
+    update_active(app, id, false, |t| {
         t.status = Status::Processing;
         t.speed.clear();
         t.eta.clear();
@@ -280,8 +324,11 @@ fn finish(app: &App, id: &str, run: Run) {
         yt,
         &cfg.thumbnail_fallback_base,
     );
-    let local = capture.run(&written_thumbnails(&cfg.downloads_dir, id), &remote);
-    app.store.update(id, true, |t| {
+    let local = capture.run(
+        &storage::written_thumbnails(&cfg.downloads_dir, id),
+        &remote,
+    );
+    update_active(app, id, true, |t| {
         let total: u64 = t.files.iter().map(|f| f.filesize).sum();
         t.status = Status::Completed;
         t.progress = 100.0;
@@ -294,45 +341,13 @@ fn finish(app: &App, id: &str, run: Run) {
     });
 }
 
-/// Thumbnails yt-dlp wrote for the task (`<id>.thumb[_<index>].<ext>`), first entry first.
-fn written_thumbnails(dir: &Path, id: &str) -> Vec<PathBuf> {
-    let prefix = format!("{id}.thumb");
-    let mut found: Vec<(u32, PathBuf)> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let rest = name.strip_prefix(&prefix)?;
-            let index = rest
-                .strip_prefix('_')
-                .and_then(|r| r.split('.').next()?.parse().ok());
-            Some((index.unwrap_or(0), e.path()))
-        })
-        .collect();
-    found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
-}
-
-/// Deletes what a failed run left in the downloads folder: partial files and thumbnails of
-/// this task, but not the finished files in `keep`.
-fn remove_leftovers(app: &App, id: &str, keep: &[TaskFile]) {
-    let thumb = format!("{id}.thumb");
-    let ours = format!("__{id}");
-    for entry in fs::read_dir(&app.cfg.downloads_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let leftover = name.starts_with(&thumb)
-            || (name.contains(&ours) && keep.iter().all(|f| f.filename != name));
-        if leftover {
-            if let Err(e) = fs::remove_file(entry.path()) {
-                log::warn!("cannot remove leftover {name}: {e}");
-            }
+/// Kills a yt-dlp that an earlier run of the server started for task `id` and that is still
+/// alive (a server killed without its children): it would write into the same `.part`.
+pub fn stop_orphan(id: &str) {
+    for pid in process::pids_with_arg(&ytdlp::output_template(id)) {
+        if let Some(pgid) = process::group_of(pid) {
+            log::warn!("task {id}: killing yt-dlp left over from a previous run (pid {pid})");
+            process::signal_group(pgid, libc::SIGKILL);
         }
     }
 }

@@ -9,15 +9,18 @@ mod filenames;
 mod files;
 mod http;
 mod journal;
+mod process;
 mod progress;
 mod queue;
 mod range;
 mod server;
+mod storage;
 mod tasks;
 mod thumbnails;
 mod tools;
 mod ytdlp;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use app::App;
@@ -62,9 +65,18 @@ fn run(cfg: config::Config) -> Result<(), String> {
         Ok(Loaded::Corrupt) => Vec::new(),
         Err(e) => return Err(format!("cannot read {}: {e}", journal.path().display())),
     };
-    // Whatever was queued or running when the server stopped runs again; yt-dlp resumes .part files.
+    // Media named `…__<uuid>.…` whose task is unknown (a lost or corrupt journal) become tasks.
+    let known: HashSet<String> = tasks.iter().map(|t| t.id.clone()).collect();
+    tasks.extend(storage::adopt(
+        &cfg.downloads_dir,
+        &cfg.thumbnails_dir,
+        &known,
+    ));
+    // Whatever was queued or running when the server stopped runs again; yt-dlp resumes .part
+    // files, and none from the old run may still be writing them.
     let mut resume = Vec::new();
     for t in tasks.iter_mut().filter(|t| t.status.is_active()) {
+        download::stop_orphan(&t.id);
         t.reset_for_run();
         resume.push(t.id.clone());
     }

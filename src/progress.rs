@@ -38,7 +38,7 @@ impl Tracker {
     /// A new entry (or the only one) begins, made of `streams`; `entry` is (index, total).
     pub fn begin_entry(&mut self, entry: (u32, u32)) {
         if entry != self.entry && self.current_file.is_some() {
-            self.earlier_entries += self.entry_done;
+            self.earlier_entries = self.earlier_entries.saturating_add(self.entry_done);
         }
         self.entry = (entry.0.max(1), entry.1.max(entry.0).max(1));
         self.streams = vec![None];
@@ -73,12 +73,20 @@ impl Tracker {
                 self.best = candidate.min(100.0);
             }
         }
-        let later_streams: u64 = self.streams.iter().skip(self.stream + 1).flatten().sum();
-        let so_far = self.earlier_entries + self.entry_done;
+        // Sizes come from sites and can be absurd: add without overflowing.
+        let later_streams = self
+            .streams
+            .iter()
+            .skip(self.stream + 1)
+            .flatten()
+            .fold(0u64, |a, b| a.saturating_add(*b));
+        let so_far = self.earlier_entries.saturating_add(self.entry_done);
         let figures = Figures {
             progress: round2(self.best),
-            downloaded_bytes: so_far + downloaded,
-            filesize: so_far + total.unwrap_or(downloaded).max(downloaded) + later_streams,
+            downloaded_bytes: so_far.saturating_add(downloaded),
+            filesize: so_far
+                .saturating_add(total.unwrap_or(downloaded).max(downloaded))
+                .saturating_add(later_streams),
             speed: p
                 .speed
                 .filter(|_| !p.finished)
@@ -91,7 +99,9 @@ impl Tracker {
                 .unwrap_or_default(),
         };
         if p.finished {
-            self.entry_done += downloaded.max(total.unwrap_or(0));
+            self.entry_done = self
+                .entry_done
+                .saturating_add(downloaded.max(total.unwrap_or(0)));
         }
         figures
     }
@@ -100,12 +110,12 @@ impl Tracker {
     /// weighted by size when every size is known, else equally.
     fn overall(&self, fraction: f64) -> f64 {
         let n = self.streams.len().max(1);
-        let sizes: Option<Vec<u64>> = self.streams.iter().copied().collect();
-        let within_entry = match sizes.filter(|s| s.iter().sum::<u64>() > 0) {
+        let sizes: Option<Vec<f64>> = self.streams.iter().map(|s| s.map(|b| b as f64)).collect();
+        let within_entry = match sizes.filter(|s| s.iter().sum::<f64>() > 0.0) {
             Some(s) => {
-                let all: u64 = s.iter().sum();
-                let before: u64 = s.iter().take(self.stream).sum();
-                (before as f64 + fraction * s[self.stream.min(s.len() - 1)] as f64) / all as f64
+                let all: f64 = s.iter().sum();
+                let before: f64 = s.iter().take(self.stream).sum();
+                (before + fraction * s[self.stream.min(s.len() - 1)]) / all
             }
             None => (self.stream as f64 + fraction) / n as f64,
         };
@@ -251,6 +261,17 @@ mod tests {
             t.update(&p("c.mp4", 9000, None, None, true)).progress,
             100.0
         );
+    }
+
+    #[test]
+    fn absurd_sizes_saturate() {
+        let mut t = Tracker::new();
+        t.expect_streams(vec![Some(u64::MAX), Some(u64::MAX)]);
+        let f = t.update(&p("a.f0.mp4", u64::MAX, Some(u64::MAX), None, true));
+        assert_eq!(f.filesize, u64::MAX);
+        let f = t.update(&p("a.f1.m4a", 10, Some(u64::MAX), None, false));
+        assert_eq!(f.downloaded_bytes, u64::MAX);
+        assert!((0.0..=100.0).contains(&f.progress));
     }
 
     #[test]

@@ -1,36 +1,112 @@
-//! Pending downloads, first in first out, and the fixed set of workers that run them, so no
-//! more than `max_concurrent` yt-dlp processes ever run at once.
+//! Pending downloads, first in first out; the fixed set of workers that run them, so no more
+//! than `max_concurrent` yt-dlp processes ever run at once; and stopping a running one.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::app::App;
+use crate::process;
 use crate::tasks::Status;
+
+/// How long yt-dlp gets to exit after SIGTERM before the group is killed.
+const TERM_GRACE: Duration = Duration::from_secs(3);
+/// How long a stop waits, in all, for the worker to reap and clean up.
+const STOP_LIMIT: Duration = Duration::from_secs(15);
 
 #[derive(Default)]
 pub struct Queue {
     pending: Mutex<VecDeque<String>>,
     ready: Condvar,
+    /// Tasks a worker is running, with their process group once yt-dlp has started.
+    running: Mutex<HashMap<String, Option<i32>>>,
+    run_ended: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Queue {
     pub fn push(&self, id: String) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(id);
+        lock(&self.pending).push_back(id);
         self.ready.notify_one();
     }
 
+    /// Takes `id` out of the queue if it has not started.
+    pub fn unqueue(&self, id: &str) {
+        lock(&self.pending).retain(|x| x != id);
+    }
+
     fn take(&self) -> String {
-        let mut q = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.pending);
         loop {
             if let Some(id) = q.pop_front() {
                 return id;
             }
             q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Marks `id` as running until the guard is dropped, whatever way the run ends.
+    pub fn start_run(&self, id: &str) -> RunGuard<'_> {
+        lock(&self.running).insert(id.to_string(), None);
+        RunGuard {
+            queue: self,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn set_group(&self, id: &str, pgid: i32) {
+        if let Some(slot) = lock(&self.running).get_mut(id) {
+            *slot = Some(pgid);
+        }
+    }
+
+    /// Stops the run of `id`, if any: SIGTERM to its process group, SIGKILL after a grace,
+    /// then waits until the worker has reaped it and cleaned up. False if that took too long.
+    pub fn stop_run(&self, id: &str) -> bool {
+        let start = Instant::now();
+        let mut termed = false;
+        let mut killed = false;
+        let mut running = lock(&self.running);
+        loop {
+            let Some(slot) = running.get(id) else {
+                return true;
+            };
+            if let Some(pgid) = *slot {
+                if !termed {
+                    process::signal_group(pgid, libc::SIGTERM);
+                    termed = true;
+                } else if !killed && start.elapsed() >= TERM_GRACE {
+                    log::warn!("task {id}: yt-dlp ignored SIGTERM; killing its process group");
+                    process::signal_group(pgid, libc::SIGKILL);
+                    killed = true;
+                }
+            }
+            if start.elapsed() >= STOP_LIMIT {
+                log::error!("task {id}: worker did not finish within {STOP_LIMIT:?} of a stop");
+                return false;
+            }
+            running = self
+                .run_ended
+                .wait_timeout(running, Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+pub struct RunGuard<'a> {
+    queue: &'a Queue,
+    id: String,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.queue.running).remove(&self.id);
+        self.queue.run_ended.notify_all();
     }
 }
 

@@ -260,6 +260,19 @@ impl TaskStore {
         Some(r)
     }
 
+    /// Drops the task; returns it if it existed.
+    pub fn remove(&self, id: &str) -> Option<Task> {
+        let (task, snapshot) = {
+            let mut g = self.lock();
+            let task = g.tasks.remove(id)?;
+            g.order.retain(|x| x != id);
+            (task, self.snapshot(&g))
+        };
+        self.journal.write(snapshot);
+        log::info!("task {id} removed");
+        Some(task)
+    }
+
     /// Whether `name` is a finished media file of some task.
     pub fn owns_file(&self, name: &str) -> bool {
         self.lock()
