@@ -88,10 +88,19 @@ pub fn parse_owned_name(name: &str) -> Option<(&str, &str, u32)> {
     (!ext.is_empty() && !ext.contains('.')).then_some((title, id, index))
 }
 
+/// One media file found on disk for a task.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Found {
+    index: u32,
+    name: String,
+    title: String,
+    size: u64,
+    mtime: u64,
+}
+
 /// Finished media files in `downloads` whose task is not in `known`, as completed tasks.
 pub fn adopt(downloads: &Path, thumbnails_dir: &Path, known: &HashSet<String>) -> Vec<Task> {
-    // uuid → (index, name, title, size, mtime)
-    let mut found: BTreeMap<String, Vec<(u32, String, String, u64, u64)>> = BTreeMap::new();
+    let mut found: BTreeMap<String, Vec<Found>> = BTreeMap::new();
     for entry in fs::read_dir(downloads).into_iter().flatten().flatten() {
         let Ok(name) = entry.file_name().into_string() else {
             continue;
@@ -111,19 +120,19 @@ pub fn adopt(downloads: &Path, thumbnails_dir: &Path, known: &HashSet<String>) -
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_secs());
-        found.entry(id.to_string()).or_default().push((
+        found.entry(id.to_string()).or_default().push(Found {
             index,
-            name.clone(),
-            title.to_string(),
-            meta.len(),
+            title: title.to_string(),
+            name: name.clone(),
+            size: meta.len(),
             mtime,
-        ));
+        });
     }
     found
         .into_iter()
         .map(|(id, mut entries)| {
             entries.sort();
-            let when = rfc3339(entries.iter().map(|e| e.4).max().unwrap_or(0));
+            let when = rfc3339(entries.iter().map(|e| e.mtime).max().unwrap_or(0));
             let request = Request {
                 url: String::new(),
                 download_type: "video".into(),
@@ -134,16 +143,16 @@ pub fn adopt(downloads: &Path, thumbnails_dir: &Path, known: &HashSet<String>) -
             let mut t = Task::new(id.clone(), request, when.clone());
             t.status = Status::Completed;
             t.progress = 100.0;
-            t.title = entries[0].2.clone();
-            t.filename = entries[0].1.clone();
-            t.is_playlist = entries.iter().any(|e| e.0 > 0);
+            t.title = entries[0].title.clone();
+            t.filename = entries[0].name.clone();
+            t.is_playlist = entries.iter().any(|e| e.index > 0);
             t.playlist_total = entries.len() as u32;
             t.files = entries
                 .iter()
-                .map(|(_, name, title, size, _)| TaskFile {
-                    filename: name.clone(),
-                    title: title.clone(),
-                    filesize: *size,
+                .map(|e| TaskFile {
+                    filename: e.name.clone(),
+                    title: e.title.clone(),
+                    filesize: e.size,
                 })
                 .collect();
             t.filesize = t.files.iter().map(|f| f.filesize).sum();
