@@ -244,7 +244,12 @@ impl Follow<'_> {
                 t.playlist_total = entry.1;
             }
             if first {
-                t.title = info.title.clone().unwrap_or_default();
+                let title = if playlist {
+                    info.playlist_title.as_ref()
+                } else {
+                    None
+                };
+                t.title = title.or(info.title.as_ref()).cloned().unwrap_or_default();
                 t.video_id = info.id.clone();
                 t.extractor = info.extractor.clone();
                 t.duration = info.duration;

@@ -51,7 +51,7 @@ pub fn download_args(inv: &Invocation) -> Vec<OsString> {
         "utf-8",
         "--abort-on-unavailable-fragments",
         "--print",
-        "video:OTINFO %(.{id,title,thumbnail,extractor,duration,uploader,format_note,resolution,abr,playlist_index,n_entries,playlist_count})j",
+        "video:OTINFO %(.{id,title,thumbnail,extractor,duration,uploader,format_note,resolution,abr,playlist_index,n_entries,playlist_count,playlist_title})j",
         "--print",
         "video:OTSTREAMS %(requested_formats.:.{format_id,filesize,filesize_approx})j",
         "--print",
@@ -151,6 +151,7 @@ pub struct Info {
     pub format_note: Option<String>,
     pub playlist_index: Option<u32>,
     pub playlist_count: Option<u32>,
+    pub playlist_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -297,6 +298,7 @@ fn info(v: &Value) -> Info {
         format_note,
         playlist_index: count("playlist_index"),
         playlist_count: count("n_entries").or(count("playlist_count")),
+        playlist_title: text(&v["playlist_title"]),
     }
 }
 
@@ -442,13 +444,14 @@ mod tests {
     #[test]
     fn info_streams_postprocess_and_final_file() {
         let Line::Info(i) = parse_line(
-            r#"OTINFO {"id": "dQw4w9WgXcQ", "title": "A / b", "thumbnail": "http://h/t.jpg", "extractor": "generic", "resolution": "160x120", "format_note": "DASH video+DASH audio", "playlist_index": 2, "n_entries": 3}"#,
+            r#"OTINFO {"id": "dQw4w9WgXcQ", "title": "A / b", "thumbnail": "http://h/t.jpg", "extractor": "generic", "resolution": "160x120", "format_note": "DASH video+DASH audio", "playlist_index": 2, "n_entries": 3, "playlist_title": "multi"}"#,
         ) else {
             panic!()
         };
         assert_eq!(i.id.as_deref(), Some("dQw4w9WgXcQ"));
         assert_eq!(i.format_note.as_deref(), Some("120p"));
         assert_eq!((i.playlist_index, i.playlist_count), (Some(2), Some(3)));
+        assert_eq!(i.playlist_title.as_deref(), Some("multi"));
         assert_eq!(
             parse_line(r#"OTSTREAMS [{"format_id": "0", "filesize": 100}, {"format_id": "1"}]"#),
             Line::Streams(vec![Some(100), None])
