@@ -4,8 +4,9 @@ use serde_json::{json, Map, Value};
 
 use crate::app::App;
 use crate::clock::now_rfc3339;
+use crate::discovery::Failure;
 use crate::files::{self, Serve};
-use crate::http::{percent_decode, Reply, Req};
+use crate::http::{percent_decode, Body, Reply, Req};
 use crate::tasks::{Request, Status, Task};
 use crate::{storage, thumbnails, tools};
 
@@ -33,8 +34,13 @@ enum Route<'a> {
     Retry(&'a str),
     Thumbnail(&'a str),
     Stream(&'a str),
+    Events,
     DownloadFile(&'a str),
     Health,
+    Info,
+    VideoInfo,
+    Search,
+    Trending,
 }
 
 fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
@@ -52,11 +58,21 @@ fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
         ["thumbnails", id] => (Route::Thumbnail(id), GET),
         ["download", id, "file"] => (Route::DownloadFile(id), GET),
         ["health"] => (Route::Health, GET),
+        ["events"] => (Route::Events, &["GET"]),
+        ["info"] => (Route::Info, &["POST"]),
+        ["video", "info"] => (Route::VideoInfo, GET),
+        ["search"] => (Route::Search, GET),
+        ["trending"] => (Route::Trending, GET),
         _ => return None,
     })
 }
 
 pub fn route(app: &App, req: &Req) -> Reply {
+    if matches!(req.method.as_str(), "GET" | "HEAD") {
+        if let Some(page) = crate::ui::asset(&req.path) {
+            return page;
+        }
+    }
     let Some((route, methods)) = resolve(&req.path) else {
         return Reply::error(404, "Not Found", "not_found");
     };
@@ -78,6 +94,33 @@ pub fn route(app: &App, req: &Req) -> Reply {
         Route::Stream(name) => stream(app, req, name),
         Route::DownloadFile(id) => download_file(app, req, id),
         Route::Health => health(app),
+        Route::Info => match json_body(req).and_then(|obj| match obj.get("url") {
+            Some(Value::String(u)) => Ok(u.clone()),
+            _ => Err(Reply::error(
+                400,
+                "url is required and must be a string",
+                "invalid_url",
+            )),
+        }) {
+            Ok(url) => info(app, &url),
+            Err(reply) => reply,
+        },
+        Route::VideoInfo => info(app, &req.query_param("url").unwrap_or_default()),
+        Route::Search => search(app, req),
+        Route::Trending => match app.discovery.search(&app.cfg.trending_query, 20) {
+            Ok(results) => Reply::json(200, &json!({ "results": results })),
+            Err(f) => discovery_failure(app, f),
+        },
+        Route::Events => Reply {
+            status: 200,
+            headers: vec![
+                ("Content-Type".into(), "text/event-stream".into()),
+                ("Cache-Control".into(), "no-cache".into()),
+                // Tells nginx-style proxies not to buffer the stream.
+                ("X-Accel-Buffering".into(), "no".into()),
+            ],
+            body: Body::Events,
+        },
     }
 }
 
@@ -205,17 +248,91 @@ fn list(app: &App, req: &Req) -> Reply {
     Reply::json(200, &tasks)
 }
 
-fn start_download(app: &App, req: &Req) -> Reply {
+/// The JSON object of a request body; 415 for another content type, 400 for anything else.
+fn json_body(req: &Req) -> Result<Map<String, Value>, Reply> {
     let content_type = req.header("content-type").unwrap_or("application/json");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
-        return Reply::error(
+        return Err(Reply::error(
             415,
-            "Content-Type must be application/json",
+            "Content-Type must be application/json (with curl: -H 'Content-Type: application/json')",
             "unsupported_media_type",
+        ));
+    }
+    match serde_json::from_slice(&req.body) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        _ => Err(Reply::error(
+            400,
+            "Body must be a JSON object",
+            "invalid_json",
+        )),
+    }
+}
+
+fn info(app: &App, url: &str) -> Reply {
+    if let Err(why) = check_url(url) {
+        return Reply::error(400, &format!("Invalid url: {why}"), "invalid_url");
+    }
+    match app.discovery.info(url) {
+        Ok(v) => Reply::json(200, &v),
+        Err(f) => discovery_failure(app, f),
+    }
+}
+
+fn search(app: &App, req: &Req) -> Reply {
+    let q = req.query_param("q").unwrap_or_default();
+    let q = q.trim();
+    if q.is_empty() || q.len() > 500 || q.chars().any(char::is_control) {
+        return Reply::error(
+            400,
+            "q must be 1 to 500 characters of text",
+            "invalid_query",
         );
     }
-    let request = match parse_download(&req.body) {
+    let max = match req.query_param("max_results").map(|m| m.parse::<u32>()) {
+        None => 20,
+        Some(Ok(n)) if (1..=50).contains(&n) => n,
+        Some(_) => {
+            return Reply::error(
+                400,
+                "max_results must be a whole number from 1 to 50",
+                "invalid_max_results",
+            )
+        }
+    };
+    match app.discovery.search(q, max) {
+        Ok(results) => Reply::json(200, &json!({ "results": results, "query": q })),
+        Err(f) => discovery_failure(app, f),
+    }
+}
+
+fn discovery_failure(app: &App, f: Failure) -> Reply {
+    match f {
+        Failure::Unavailable(detail) => Reply::error(503, &detail, "ytdlp_unavailable"),
+        Failure::Extractor(line) => Reply::error(502, &line, "extractor_error"),
+        Failure::Timeout => Reply::error(
+            504,
+            &format!(
+                "yt-dlp did not answer within {} s",
+                app.cfg.discovery_timeout_secs
+            ),
+            "extractor_timeout",
+        ),
+        Failure::Busy => Reply::error(
+            503,
+            "Too many lookups are running; try again shortly",
+            "busy",
+        )
+        .with_header("Retry-After", "5"),
+    }
+}
+
+fn start_download(app: &App, req: &Req) -> Reply {
+    let body = match json_body(req) {
+        Ok(obj) => obj,
+        Err(reply) => return reply,
+    };
+    let request = match parse_download(&body) {
         Ok(r) => r,
         Err((code, detail)) => return Reply::error(400, &detail, code),
     };
@@ -253,20 +370,14 @@ fn start_download(app: &App, req: &Req) -> Reply {
 type Invalid = (&'static str, String);
 
 /// The body of `POST /api/download`, checked against the documented sets.
-pub fn parse_download(body: &[u8]) -> Result<Request, Invalid> {
-    let invalid_json = || ("invalid_json", "Body must be a JSON object".to_string());
-    let value: Value = serde_json::from_slice(body).map_err(|_| invalid_json())?;
-    let Value::Object(obj) = value else {
-        return Err(invalid_json());
-    };
-
+pub fn parse_download(obj: &Map<String, Value>) -> Result<Request, Invalid> {
     let url = match obj.get("url") {
         Some(Value::String(u)) => u.clone(),
         _ => return Err(("invalid_url", "url is required and must be a string".into())),
     };
     check_url(&url).map_err(|why| ("invalid_url", format!("Invalid url: {why}")))?;
 
-    let download_type = optional_string(&obj, "download_type", "invalid_download_type")?
+    let download_type = optional_string(obj, "download_type", "invalid_download_type")?
         .unwrap_or_else(|| "video".into());
     let qualities: &[&str] = match download_type.as_str() {
         "video" => &VIDEO_QUALITIES,
@@ -279,7 +390,7 @@ pub fn parse_download(body: &[u8]) -> Result<Request, Invalid> {
         }
     };
     let quality =
-        optional_string(&obj, "quality", "invalid_quality")?.unwrap_or_else(|| "best".into());
+        optional_string(obj, "quality", "invalid_quality")?.unwrap_or_else(|| "best".into());
     if !qualities.contains(&quality.as_str()) {
         return Err((
             "invalid_quality",
@@ -289,7 +400,7 @@ pub fn parse_download(body: &[u8]) -> Result<Request, Invalid> {
             ),
         ));
     }
-    let format_id = optional_string(&obj, "format_id", "invalid_format")?;
+    let format_id = optional_string(obj, "format_id", "invalid_format")?;
     if let Some(f) = &format_id {
         if !valid_format_id(f) {
             return Err((
@@ -298,7 +409,7 @@ pub fn parse_download(body: &[u8]) -> Result<Request, Invalid> {
             ));
         }
     }
-    let audio_format = optional_string(&obj, "audio_format", "invalid_audio_format")?;
+    let audio_format = optional_string(obj, "audio_format", "invalid_audio_format")?;
     if let Some(a) = &audio_format {
         if !AUDIO_FORMATS.contains(&a.as_str()) {
             return Err((
@@ -482,19 +593,25 @@ mod tests {
         assert!(check_url(&format!("http://x.test/{}", "a".repeat(4100))).is_err());
     }
 
+    fn parse(body: &[u8]) -> Result<Request, Invalid> {
+        match serde_json::from_slice(body) {
+            Ok(Value::Object(obj)) => parse_download(&obj),
+            _ => Err(("invalid_json", String::new())),
+        }
+    }
+
     #[test]
     fn download_bodies() {
-        let r = parse_download(br#"{"url":"http://x.test/v"}"#).unwrap();
+        let r = parse(br#"{"url":"http://x.test/v"}"#).unwrap();
         assert_eq!(
             (r.download_type.as_str(), r.quality.as_str()),
             ("video", "best")
         );
         assert_eq!(r.audio_format, None);
         let r =
-            parse_download(br#"{"url":"http://x.test/v","download_type":"audio","quality":"192"}"#)
-                .unwrap();
+            parse(br#"{"url":"http://x.test/v","download_type":"audio","quality":"192"}"#).unwrap();
         assert_eq!(r.audio_format.as_deref(), Some("m4a"));
-        let code = |b: &[u8]| parse_download(b).unwrap_err().0;
+        let code = |b: &[u8]| parse(b).unwrap_err().0;
         assert_eq!(code(b""), "invalid_json");
         assert_eq!(code(b"{\"url\":"), "invalid_json");
         assert_eq!(code(b"[]"), "invalid_json");
@@ -527,8 +644,7 @@ mod tests {
             code(br#"{"url":"http://x.test/v","audio_format":"aac"}"#),
             "invalid_audio_format"
         );
-        let r = parse_download(br#"{"url":"http://x.test/v","format_id":"bv*[height<=720]+ba/b"}"#)
-            .unwrap();
+        let r = parse(br#"{"url":"http://x.test/v","format_id":"bv*[height<=720]+ba/b"}"#).unwrap();
         assert_eq!(r.format_id.as_deref(), Some("bv*[height<=720]+ba/b"));
     }
 

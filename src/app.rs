@@ -1,6 +1,10 @@
 //! What every part of the server shares: configuration, tasks, the queue, the tools.
 
+use std::sync::Arc;
+
 use crate::config::Config;
+use crate::discovery::Discovery;
+use crate::events::Hub;
 use crate::queue::Queue;
 use crate::tasks::TaskStore;
 use crate::tools::Tools;
@@ -10,4 +14,6 @@ pub struct App {
     pub store: TaskStore,
     pub queue: Queue,
     pub tools: Tools,
+    pub hub: Arc<Hub>,
+    pub discovery: Discovery,
 }

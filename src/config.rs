@@ -17,6 +17,8 @@ pub struct Config {
     pub cors_origin: String,
     pub thumbnail_fallback_base: String,
     pub min_free_mb: u64,
+    pub discovery_timeout_secs: u64,
+    pub trending_query: String,
 }
 
 #[derive(Debug, PartialEq)]
@@ -105,6 +107,18 @@ const OPTIONS: &[(&str, &str, &str, &str)] = &[
         "OFFLINETUBE_MIN_FREE_MB",
         "500",
         "refuse new downloads below this much free space",
+    ),
+    (
+        "discovery-timeout-secs",
+        "OFFLINETUBE_DISCOVERY_TIMEOUT_SECS",
+        "30",
+        "limit for one info or search call to yt-dlp",
+    ),
+    (
+        "trending-query",
+        "OFFLINETUBE_TRENDING_QUERY",
+        "trending",
+        "the search behind /api/trending",
     ),
 ];
 
@@ -199,6 +213,8 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             .trim_end_matches('/')
             .to_string(),
         min_free_mb: number("min-free-mb", 500, 0)?,
+        discovery_timeout_secs: number("discovery-timeout-secs", 30, 1)?,
+        trending_query: get("trending-query").unwrap_or_else(|| "trending".into()),
     };
     Ok(Command::Run(Box::new(cfg)))
 }

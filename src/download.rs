@@ -1,27 +1,18 @@
 //! Runs one task: yt-dlp as a child process, its output turned into task updates, then the
 //! finished files named and the thumbnail captured.
 
-use std::collections::VecDeque;
 use std::fs;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 
 use crate::app::App;
 use crate::clock::now_rfc3339;
 use crate::filenames;
-use crate::process;
+use crate::process::{self, Child};
 use crate::progress::Tracker;
 use crate::storage;
 use crate::tasks::{Status, Task, TaskFile};
 use crate::thumbnails::{self, Capture};
 use crate::ytdlp::{self, Info, Invocation, Line};
-
-/// Lines of stderr kept for the error message, and the longest line kept.
-const STDERR_TAIL: usize = 40;
-const MAX_LINE: usize = 16 * 1024;
 
 pub fn run(app: &App, id: &str) {
     let _running = app.queue.start_run(id);
@@ -83,20 +74,6 @@ fn update_active(app: &App, id: &str, persist: bool, f: impl FnOnce(&mut Task)) 
     });
 }
 
-/// The yt-dlp child, killed (with its group) and reaped however `attempt` is left, so that no
-/// path, not even a panic, leaves a process or a zombie behind.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            process::signal_group(self.0.id() as i32, libc::SIGKILL);
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
 /// What a successful yt-dlp run left behind.
 struct Run {
     /// The first entry's metadata: where a thumbnail can be fetched from.
@@ -113,47 +90,18 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
         ffmpeg: app.tools.ffmpeg.as_deref(),
         write_thumbnail,
     });
-    let mut cmd = Command::new(app.tools.yt_dlp());
-    cmd.args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("PYTHONUNBUFFERED", "1")
-        // Its own process group, so that it and the ffmpeg it starts can be signalled as one.
-        .process_group(0);
-    // SAFETY: prctl is async-signal-safe; it makes yt-dlp die with the server instead of
-    // writing on into a .part that the next start resumes.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let spawned = cmd.spawn().map_err(|e| {
+    let mut child = Child::spawn(
+        app.tools.yt_dlp(),
+        &args,
+        &format!("task {} yt-dlp", task.id),
+    )
+    .map_err(|e| {
         format!(
             "cannot start yt-dlp ({}): {e}",
             app.tools.yt_dlp().display()
         )
     })?;
-    let mut child = ChildGuard(spawned);
-    // With process_group(0) the group id is the child's pid.
-    app.queue.set_group(&task.id, child.0.id() as i32);
-
-    let tail = Arc::new(Mutex::new(VecDeque::new()));
-    let stderr = child.0.stderr.take().map(|err| {
-        let tail = Arc::clone(&tail);
-        let id = task.id.clone();
-        std::thread::spawn(move || {
-            for_each_line(err, |line| {
-                log::debug!("task {id} yt-dlp: {line}");
-                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                if t.len() == STDERR_TAIL {
-                    t.pop_front();
-                }
-                t.push_back(line);
-            })
-        })
-    });
+    app.queue.set_group(&task.id, child.group());
 
     let mut follow = Follow {
         app,
@@ -162,21 +110,13 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
         first: None,
         entry_title: String::new(),
     };
-    if let Some(out) = child.0.stdout.take() {
-        for_each_line(out, |line| follow.line(&line));
+    if let Some(out) = child.take_stdout() {
+        process::for_each_line(out, |line| follow.line(&line));
     }
     let status = child
-        .0
         .wait()
         .map_err(|e| format!("waiting for yt-dlp: {e}"))?;
-    if let Some(h) = stderr {
-        let _ = h.join();
-    }
-    let tail: Vec<String> = tail
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .drain(..)
-        .collect();
+    let tail = child.stderr_tail();
     if !status.success() {
         return Err(ytdlp::error_line(&tail).unwrap_or_else(|| format!("yt-dlp failed ({status})")));
     }
@@ -354,55 +294,5 @@ pub fn stop_orphan(id: &str) {
             log::warn!("task {id}: killing yt-dlp left over from a previous run (pid {pid})");
             process::signal_group(pgid, libc::SIGKILL);
         }
-    }
-}
-
-/// Calls `f` with each line of `input`, lossily decoded. `\r` ends a line as `\n` does, so
-/// progress written for a terminal is seen as it happens; overlong lines are cut.
-pub fn for_each_line(mut input: impl Read, mut f: impl FnMut(String)) {
-    let mut buf = [0u8; 8192];
-    let mut line: Vec<u8> = Vec::new();
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        for &b in &buf[..n] {
-            if b == b'\n' || b == b'\r' {
-                if !line.is_empty() {
-                    f(String::from_utf8_lossy(&line).into_owned());
-                    line.clear();
-                }
-            } else if line.len() < MAX_LINE {
-                line.push(b);
-            }
-        }
-    }
-    if !line.is_empty() {
-        f(String::from_utf8_lossy(&line).into_owned());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::for_each_line;
-
-    #[test]
-    fn lines_end_at_cr_or_lf_and_survive_bad_bytes() {
-        let input: &[u8] = b"a\r\nb\rc\n\xff\xfeok\n\n\ntail";
-        let mut lines = vec![];
-        for_each_line(input, |l| lines.push(l));
-        assert_eq!(lines, ["a", "b", "c", "\u{fffd}\u{fffd}ok", "tail"]);
-    }
-
-    #[test]
-    fn overlong_lines_are_cut() {
-        let input = vec![b'x'; 100_000];
-        let mut lines = vec![];
-        for_each_line(&input[..], |l| lines.push(l));
-        assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].len(), super::MAX_LINE);
     }
 }

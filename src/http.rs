@@ -42,6 +42,8 @@ pub enum Body {
         offset: u64,
         len: u64,
     },
+    /// A Server-Sent Events stream, written by the server on a thread of its own.
+    Events,
 }
 
 pub struct Reply {

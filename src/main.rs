@@ -4,10 +4,13 @@ mod api;
 mod app;
 mod clock;
 mod config;
+mod discovery;
 mod download;
+mod events;
 mod filenames;
 mod files;
 mod http;
+mod info;
 mod journal;
 mod process;
 mod progress;
@@ -18,10 +21,12 @@ mod storage;
 mod tasks;
 mod thumbnails;
 mod tools;
+mod ui;
 mod ytdlp;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::App;
 use config::Command;
@@ -90,8 +95,16 @@ fn run(cfg: config::Config) -> Result<(), String> {
         log::warn!("listening on {addr} without --token: anyone who can reach it can use it");
     }
     let tools = tools::Tools::probe(&cfg.yt_dlp, &cfg.ffmpeg);
+    let hub = Arc::new(events::Hub::default());
+    events::start_flusher(Arc::clone(&hub));
     let app = Arc::new(App {
-        store: TaskStore::new(journal, tasks),
+        store: TaskStore::new(journal, tasks, Arc::clone(&hub)),
+        hub,
+        discovery: discovery::Discovery::new(
+            &cfg.yt_dlp,
+            tools.ffmpeg.as_deref(),
+            Duration::from_secs(cfg.discovery_timeout_secs),
+        ),
         queue: queue::Queue::default(),
         tools,
         cfg,

@@ -11,6 +11,8 @@ use crate::http::{Body, Reply, Req};
 
 /// Largest request body read; JSON endpoints need far less.
 pub const MAX_BODY: usize = 64 * 1024;
+/// Event streams open at once; each holds a thread and a socket for as long as it lives.
+const MAX_EVENT_STREAMS: usize = 32;
 
 pub fn serve(app: Arc<App>, server: tiny_http::Server) {
     let server = Arc::new(server);
@@ -32,7 +34,7 @@ pub fn serve(app: Arc<App>, server: tiny_http::Server) {
     }
 }
 
-fn handle(app: &App, mut rq: tiny_http::Request) {
+fn handle(app: &Arc<App>, mut rq: tiny_http::Request) {
     let started = Instant::now();
     let method = rq.method().as_str().to_ascii_uppercase();
     let (path, query) = match rq.url().split_once('?') {
@@ -63,7 +65,16 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
         }
         Err(reply) => reply,
     };
-    let reply = with_common_headers(app, &req, reply);
+    let mut reply = with_common_headers(app, &req, reply);
+    if matches!(reply.body, Body::Events) {
+        match app.hub.open_stream(MAX_EVENT_STREAMS) {
+            Some(slot) => return start_event_stream(app, rq, &req, reply, slot, started),
+            None => {
+                let busy = Reply::error(503, "Too many event streams are open", "too_many_streams");
+                reply = with_common_headers(app, &req, busy.with_header("Retry-After", "5"));
+            }
+        }
+    }
     let status = reply.status;
     let (sent, response) = into_response(reply, req.method == "HEAD");
     if let Err(e) = rq.respond(response) {
@@ -78,6 +89,39 @@ fn handle(app: &App, mut rq: tiny_http::Request) {
         sent,
         started.elapsed().as_millis()
     );
+}
+
+/// Hands the connection to a thread of its own that writes the event stream until the client
+/// leaves, so a stream never holds an HTTP worker.
+fn start_event_stream(
+    app: &Arc<App>,
+    rq: tiny_http::Request,
+    req: &Req,
+    reply: Reply,
+    slot: crate::events::StreamSlot,
+    started: Instant,
+) {
+    let mut head = String::from("HTTP/1.1 200 OK\r\n");
+    for (n, v) in &reply.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+    log::info!(target: "access", "{} {} 200 stream {}ms", req.method, req.path, started.elapsed().as_millis());
+    let app = Arc::clone(app);
+    let spawned = std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || {
+            let _slot = slot;
+            // Subscribe before the snapshot: an event in between is sent twice, never missed.
+            let rx = app.hub.subscribe();
+            let snapshot = app.store.list();
+            if let Err(e) = crate::events::stream(rq.into_writer(), &head, &snapshot, rx) {
+                log::debug!("event stream closed: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start an event stream thread: {e}");
+    }
 }
 
 /// The body, read only when the declared length fits the limit.
@@ -188,7 +232,7 @@ type Response = tiny_http::Response<Box<dyn Read + Send>>;
 /// The tiny_http response, always with a Content-Length (never chunked), and the body size.
 fn into_response(reply: Reply, head: bool) -> (u64, Response) {
     let (reader, len): (Box<dyn Read + Send>, u64) = match reply.body {
-        Body::Empty => (Box::new(Cursor::new(Vec::new())), 0),
+        Body::Empty | Body::Events => (Box::new(Cursor::new(Vec::new())), 0),
         Body::Bytes(b) => {
             let n = b.len() as u64;
             (Box::new(Cursor::new(b)), n)

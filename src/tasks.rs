@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::events::Hub;
 use crate::journal::{Journal, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,10 +182,11 @@ struct Inner {
 pub struct TaskStore {
     inner: Arc<Mutex<Inner>>,
     journal: Arc<Journal>,
+    hub: Arc<Hub>,
 }
 
 impl TaskStore {
-    pub fn new(journal: Journal, tasks: Vec<Task>) -> TaskStore {
+    pub fn new(journal: Journal, tasks: Vec<Task>, hub: Arc<Hub>) -> TaskStore {
         let mut inner = Inner::default();
         for t in tasks {
             if !inner.tasks.contains_key(&t.id) {
@@ -195,6 +197,7 @@ impl TaskStore {
         TaskStore {
             inner: Arc::new(Mutex::new(inner)),
             journal: Arc::new(journal),
+            hub,
         }
     }
 
@@ -237,25 +240,34 @@ impl TaskStore {
             self.snapshot(&g)
         };
         self.journal.write(snapshot);
+        self.hub.task_changed(task.clone(), true);
         (task, true)
     }
 
     /// Applies `f` to the task. A change of status (or `persist`) is journaled.
     pub fn update<R>(&self, id: &str, persist: bool, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
-        let (r, snapshot) = {
+        let (r, snapshot, published) = {
             let mut g = self.lock();
             let t = g.tasks.get_mut(id)?;
             let before = t.status;
             let r = f(t);
             t.updated_at = Some(crate::clock::now_rfc3339());
-            let changed = persist || before != t.status;
-            if changed {
+            let state_change = before != t.status;
+            if state_change {
                 log::info!("task {id}: {} -> {}", before.as_str(), t.status.as_str());
             }
-            (r, changed.then(|| self.snapshot(&g)))
+            let published = self
+                .hub
+                .has_subscribers()
+                .then(|| (t.clone(), state_change));
+            let snapshot = (persist || state_change).then(|| self.snapshot(&g));
+            (r, snapshot, published)
         };
         if let Some(s) = snapshot {
             self.journal.write(s);
+        }
+        if let Some((task, state_change)) = published {
+            self.hub.task_changed(task, state_change);
         }
         Some(r)
     }
@@ -269,6 +281,7 @@ impl TaskStore {
             (task, self.snapshot(&g))
         };
         self.journal.write(snapshot);
+        self.hub.task_removed(id);
         log::info!("task {id} removed");
         Some(task)
     }

@@ -1,4 +1,5 @@
-//! FX-CLIP / FX-THUMB (CASES.md §0): small real media made with ffmpeg.
+//! FX-CLIP / FX-THUMB / FX-DASH (CASES.md §0): small real media made with
+//! ffmpeg.
 //!
 //! Built once into `target/tmp/fixtures-vN` and reused by every test binary
 //! and every later run (ffmpeg costs about a second). A build goes to a
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const RECIPE_VERSION: u32 = 2;
+const RECIPE_VERSION: u32 = 3;
 
 /// Every file the fixture folder holds.
 pub const FILES: &[&str] = &[
@@ -25,6 +26,18 @@ pub const FILES: &[&str] = &[
     "wrong.jpg",
     "thumb.php",
     "big.mp4",
+    "dash/manifest.mpd",
+];
+
+/// FX-DASH segment files next to `dash/manifest.mpd` (ffmpeg's default
+/// names; `$RepresentationID$` 0 is video, 1 is audio). clip.mp4 has one
+/// keyframe, so the video is a single 2 s segment; the audio has two.
+pub const DASH_SEGMENTS: &[&str] = &[
+    "dash/init-stream0.m4s",
+    "dash/chunk-stream0-00001.m4s",
+    "dash/init-stream1.m4s",
+    "dash/chunk-stream1-00001.m4s",
+    "dash/chunk-stream1-00002.m4s",
 ];
 
 /// The fixture folder, built on first use.
@@ -182,8 +195,33 @@ fn build(dir: &Path) {
     copy("thumb.jpg", "thumb.jpeg");
     copy("thumb.png", "wrong.jpg"); // PNG bytes under a .jpg name
     copy("thumb.png", "thumb.php"); // PNG bytes under an "unusual" extension
+
+    // FX-DASH: clip.mp4 (no re-encode) as a static DASH manifest with
+    // separate video and audio adaptation sets, so yt-dlp picks one stream
+    // of each and merges them. Segments land next to the manifest.
+    std::fs::create_dir(dir.join("dash")).expect("create dash fixture dir");
+    ffmpeg(
+        dir,
+        &[
+            "-i",
+            "clip.mp4",
+            "-map",
+            "0:v",
+            "-map",
+            "0:a",
+            "-c",
+            "copy",
+            "-f",
+            "dash",
+            "-seg_duration",
+            "1",
+            "-adaptation_sets",
+            "id=0,streams=v id=1,streams=a",
+            "dash/manifest.mpd",
+        ],
+    );
     assert!(
-        complete(dir),
+        complete(dir) && DASH_SEGMENTS.iter().all(|f| dir.join(f).is_file()),
         "fixture build incomplete in {}",
         dir.display()
     );
