@@ -72,6 +72,14 @@ pub fn route(app: &App, req: &Req) -> Reply {
         if let Some(page) = crate::ui::asset(&req.path) {
             return page;
         }
+        if req.path == "/metrics" {
+            let text = app.metrics.render(&app.store.list());
+            return Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/plain; version=0.0.4; charset=utf-8".into())],
+                body: Body::Bytes(text.into_bytes()),
+            };
+        }
     }
     let Some((route, methods)) = resolve(&req.path) else {
         return Reply::error(404, "Not Found", "not_found");

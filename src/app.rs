@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::discovery::Discovery;
 use crate::events::Hub;
+use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::tasks::TaskStore;
 use crate::tools::Tools;
@@ -16,4 +17,5 @@ pub struct App {
     pub tools: Tools,
     pub hub: Arc<Hub>,
     pub discovery: Discovery,
+    pub metrics: Metrics,
 }

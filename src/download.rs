@@ -33,6 +33,10 @@ pub fn run(app: &App, id: &str) {
     let mut write_thumbnail = true;
     loop {
         let outcome = attempt(app, &task, write_thumbnail);
+        if app.queue.is_stopping() {
+            // The server is stopping: the task stays active and its .part resumes next start.
+            return;
+        }
         let kept = app.store.get(id).map(|t| t.files).unwrap_or_default();
         if !still_active(app, id) {
             // Cancelled (or removed) while running: the process is gone, and so are its partials.

@@ -183,7 +183,16 @@ pub fn serve_file(req: &Req, path: &Path, how: Serve) -> Option<Reply> {
         _ => Ranged::Whole,
     };
     let mut reply = if not_modified(req, &v) {
-        Reply::empty(304)
+        // No body goes out with a 304; its Content-Length may only be the one a 200 would have.
+        Reply {
+            status: 304,
+            headers: vec![],
+            body: Body::File {
+                file,
+                offset: 0,
+                len: size,
+            },
+        }
     } else {
         let (status, offset, len) = match ranged {
             Ranged::Whole => (200, 0, size),

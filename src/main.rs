@@ -12,11 +12,13 @@ mod files;
 mod http;
 mod info;
 mod journal;
+mod metrics;
 mod process;
 mod progress;
 mod queue;
 mod range;
 mod server;
+mod shutdown;
 mod storage;
 mod tasks;
 mod thumbnails;
@@ -34,6 +36,7 @@ use journal::{Journal, Loaded};
 use tasks::TaskStore;
 
 fn main() {
+    shutdown::block_signals();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cfg = match config::parse(&args, |k| std::env::var(k).ok()) {
@@ -106,6 +109,7 @@ fn run(cfg: config::Config) -> Result<(), String> {
             Duration::from_secs(cfg.discovery_timeout_secs),
         ),
         queue: queue::Queue::default(),
+        metrics: metrics::Metrics::default(),
         tools,
         cfg,
     });
@@ -121,6 +125,9 @@ fn run(cfg: config::Config) -> Result<(), String> {
     queue::start_workers(&app);
     // The one line on stdout: where to reach the server (the port may have been chosen by the OS).
     println!("offlinetube listening on http://{addr}");
+    let server = Arc::new(server);
+    shutdown::on_signal(Arc::clone(&app), Arc::clone(&server));
     server::serve(app, server);
+    log::info!("stopped");
     Ok(())
 }

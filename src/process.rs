@@ -41,10 +41,18 @@ impl Child {
             .stderr(Stdio::piped())
             .env("PYTHONUNBUFFERED", "1")
             .process_group(0);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        // SAFETY: prctl, sigprocmask and signal are async-signal-safe and touch no memory of
+        // the parent.
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The server blocks SIGTERM/SIGINT for its own shutdown thread, and a shell may
+                // have started it with SIGINT ignored; the child must obey both again.
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
                 Ok(())
             });
         }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,8 @@ pub struct Queue {
     /// Tasks a worker is running, with their process group once yt-dlp has started.
     running: Mutex<HashMap<String, Option<i32>>>,
     run_ended: Condvar,
+    /// Set when the server stops: runs that end now leave their tasks active, to resume.
+    stopping: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -61,6 +64,24 @@ impl Queue {
     pub fn set_group(&self, id: &str, pgid: i32) {
         if let Some(slot) = lock(&self.running).get_mut(id) {
             *slot = Some(pgid);
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Stops every run for a server shutdown; no queued task starts any more.
+    pub fn stop_all(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let ids: Vec<String> = lock(&self.running).keys().cloned().collect();
+        for id in &ids {
+            if let Some(Some(pgid)) = lock(&self.running).get(id) {
+                process::signal_group(*pgid, libc::SIGTERM);
+            }
+        }
+        for id in ids {
+            self.stop_run(&id);
         }
     }
 
@@ -117,6 +138,9 @@ pub fn start_workers(app: &Arc<App>) {
             .name(format!("download-{n}"))
             .spawn(move || loop {
                 let id = app.queue.take();
+                if app.queue.is_stopping() {
+                    return;
+                }
                 // A bug in one download must not take a worker, and so a slot, away for good.
                 if catch_unwind(AssertUnwindSafe(|| crate::download::run(&app, &id))).is_err() {
                     log::error!("download worker panicked on task {id}");

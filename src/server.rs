@@ -4,7 +4,8 @@
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::http::{Body, Reply, Req};
@@ -14,23 +15,43 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Event streams open at once; each holds a thread and a socket for as long as it lives.
 const MAX_EVENT_STREAMS: usize = 32;
 
-pub fn serve(app: Arc<App>, server: tiny_http::Server) {
-    let server = Arc::new(server);
-    let workers: Vec<_> = (0..app.cfg.http_threads)
-        .map(|n| {
-            let (app, server) = (Arc::clone(&app), Arc::clone(&server));
-            std::thread::Builder::new()
-                .name(format!("http-{n}"))
-                .spawn(move || {
-                    while let Ok(rq) = server.recv() {
-                        handle(&app, rq);
+/// Answers requests on `http_threads` workers until `stop` is called.
+pub fn serve(app: Arc<App>, server: Arc<tiny_http::Server>) {
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    for n in 0..app.cfg.http_threads {
+        let (app, server, done) = (Arc::clone(&app), Arc::clone(&server), done_tx.clone());
+        std::thread::Builder::new()
+            .name(format!("http-{n}"))
+            .spawn(move || {
+                loop {
+                    match server.recv() {
+                        Ok(rq) => handle(&app, rq),
+                        Err(_) if app.queue.is_stopping() => break,
+                        Err(e) => log::error!("receiving a request: {e}"),
                     }
-                })
-                .expect("spawning an HTTP worker at start-up")
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+                }
+                let _ = done.send(());
+            })
+            .expect("spawning an HTTP worker at start-up");
+    }
+    drop(done_tx);
+    // Wait for every worker; once stopping, a long download to a client gets `DRAIN` to end.
+    let mut left = app.cfg.http_threads;
+    while left > 0 {
+        let wait = if app.queue.is_stopping() { crate::shutdown::DRAIN } else { Duration::from_secs(3600) };
+        match done_rx.recv_timeout(wait) {
+            Ok(()) => left -= 1,
+            Err(RecvTimeoutError::Timeout) if app.queue.is_stopping() => break,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+/// Wakes every worker so that each ends after the request it is answering.
+pub fn stop(app: &App, server: &tiny_http::Server) {
+    for _ in 0..app.cfg.http_threads {
+        server.unblock();
     }
 }
 
@@ -77,6 +98,7 @@ fn handle(app: &Arc<App>, mut rq: tiny_http::Request) {
     }
     let status = reply.status;
     let (sent, response) = into_response(reply, req.method == "HEAD");
+    app.metrics.record(status, sent);
     if let Err(e) = rq.respond(response) {
         log::debug!("{} {}: client went away: {e}", req.method, req.path);
     }
@@ -242,7 +264,8 @@ fn into_response(reply: Reply, head: bool) -> (u64, Response) {
             offset,
             len,
         } => {
-            if head || file.seek(SeekFrom::Start(offset)).is_err() {
+            // A 304 carries the length a 200 would have, and no body.
+            if head || reply.status == 304 || file.seek(SeekFrom::Start(offset)).is_err() {
                 (Box::new(Cursor::new(Vec::new())), len)
             } else {
                 (Box::new(file.take(len)), len)
@@ -263,7 +286,7 @@ fn into_response(reply: Reply, head: bool) -> (u64, Response) {
     )
     // Without this tiny_http switches bodies of 32 KiB and more to chunked encoding.
     .with_chunked_threshold(usize::MAX);
-    (if head { 0 } else { len }, response)
+    (if head || reply.status == 304 { 0 } else { len }, response)
 }
 
 #[cfg(test)]

@@ -272,6 +272,12 @@ impl TaskStore {
         Some(r)
     }
 
+    /// Writes the journal now, progress included (status changes are written as they happen).
+    pub fn flush(&self) {
+        let snapshot = self.snapshot(&self.lock());
+        self.journal.write(snapshot);
+    }
+
     /// Drops the task; returns it if it existed.
     pub fn remove(&self, id: &str) -> Option<Task> {
         let (task, snapshot) = {

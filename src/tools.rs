@@ -25,7 +25,8 @@ impl Tools {
                 yt_dlp.display()
             ),
         }
-        let ffmpeg = first_line(ffmpeg, "-version").map(|_| ffmpeg.to_path_buf());
+        // yt-dlp takes --ffmpeg-location relative to its working directory: pass a full path.
+        let ffmpeg = first_line(ffmpeg, "-version").map(|_| on_path(ffmpeg));
         if ffmpeg.is_none() {
             log::warn!("ffmpeg not found: single-file formats only, no audio extraction");
         }
@@ -51,6 +52,20 @@ impl Tools {
         }
         v.clone()
     }
+}
+
+/// `program` as a full path: a bare name is looked up on PATH the way the shell would.
+fn on_path(program: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    if program.components().count() > 1 {
+        return program.to_path_buf();
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .unwrap_or_else(|| program.to_path_buf())
 }
 
 /// First line of `program arg`'s stdout, if it ran and exited 0 within the probe timeout.

@@ -1,0 +1,98 @@
+//! `/metrics` in the Prometheus text format: tasks by status, bytes downloaded, and HTTP
+//! answers by status class.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::tasks::{Status, Task};
+
+#[derive(Default)]
+pub struct Metrics {
+    /// Answers by status class: 1xx … 5xx.
+    responses: [AtomicU64; 5],
+    response_bytes: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record(&self, status: u16, bytes: u64) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+        self.response_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, tasks: &[Task]) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP offlinetube_tasks Tasks by status.\n# TYPE offlinetube_tasks gauge\n");
+        for status in Status::ALL {
+            let n = tasks.iter().filter(|t| t.status == status).count();
+            let _ = writeln!(out, "offlinetube_tasks{{status=\"{}\"}} {n}", status.as_str());
+        }
+        let downloaded: u64 = tasks.iter().map(|t| t.downloaded_bytes).fold(0, u64::saturating_add);
+        out.push_str(
+            "# HELP offlinetube_downloaded_bytes Bytes downloaded by the tasks in the list.\n\
+             # TYPE offlinetube_downloaded_bytes gauge\n",
+        );
+        let _ = writeln!(out, "offlinetube_downloaded_bytes {downloaded}");
+        out.push_str(
+            "# HELP offlinetube_http_responses_total HTTP answers by status class.\n\
+             # TYPE offlinetube_http_responses_total counter\n",
+        );
+        for (i, n) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "offlinetube_http_responses_total{{class=\"{}xx\"}} {}",
+                i + 1,
+                n.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP offlinetube_http_response_bytes_total Body bytes sent.\n\
+             # TYPE offlinetube_http_response_bytes_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "offlinetube_http_response_bytes_total {}",
+            self.response_bytes.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::Request;
+
+    #[test]
+    fn renders_counts() {
+        let m = Metrics::default();
+        m.record(200, 10);
+        m.record(206, 5);
+        m.record(404, 1);
+        m.record(999, 0);
+        let req = Request {
+            url: "http://x.test/v".into(),
+            download_type: "video".into(),
+            quality: "best".into(),
+            format_id: None,
+            audio_format: None,
+        };
+        let mut done = Task::new("a".into(), req.clone(), "t".into());
+        done.status = Status::Completed;
+        done.downloaded_bytes = 100;
+        let pending = Task::new("b".into(), req, "t".into());
+        let text = m.render(&[done, pending]);
+        for line in [
+            "offlinetube_tasks{status=\"completed\"} 1",
+            "offlinetube_tasks{status=\"pending\"} 1",
+            "offlinetube_tasks{status=\"error\"} 0",
+            "offlinetube_downloaded_bytes 100",
+            "offlinetube_http_responses_total{class=\"2xx\"} 2",
+            "offlinetube_http_responses_total{class=\"4xx\"} 1",
+            "offlinetube_http_responses_total{class=\"5xx\"} 1",
+            "offlinetube_http_response_bytes_total 16",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+}
