@@ -37,6 +37,20 @@ deps:
 		echo "deps: installing ffmpeg from Debian's packages (apt-get install ffmpeg)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; \
 	fi
+	@# The browser test (tests/browser.rs) drives the web page in the system's headless Chromium
+	@# through playwright-core, which never downloads a browser of its own.
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "deps: chromium already installed"; \
+	else \
+		echo "deps: installing chromium from Debian's packages (apt-get install chromium), for the browser test"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if [ -d tests/browser/node_modules ]; then \
+		echo "deps: tests/browser/node_modules already installed"; \
+	else \
+		echo "deps: installing playwright-core for the browser test (npm ci --prefix tests/browser)"; \
+		npm ci --prefix tests/browser --no-audit --no-fund; \
+	fi
 
 clean:
 	$(CARGO) clean

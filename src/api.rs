@@ -8,6 +8,7 @@ use crate::discovery::Failure;
 use crate::files::{self, Serve};
 use crate::http::{percent_decode, Body, Reply, Req};
 use crate::tasks::{Request, Status, Task};
+use crate::updater::Outcome;
 use crate::{storage, thumbnails, tools};
 
 const VIDEO_QUALITIES: [&str; 8] = [
@@ -17,11 +18,17 @@ const AUDIO_QUALITIES: [&str; 5] = ["best", "320", "256", "192", "128"];
 const AUDIO_FORMATS: [&str; 5] = ["m4a", "mp3", "opus", "flac", "wav"];
 const MAX_URL_BYTES: usize = 4096;
 
+/// yt-dlp older than this gets a warning in the health report: sites change under it.
+const STALE_YTDLP_DAYS: u64 = 60;
+
 const TASK_NOT_FOUND: &str = "Descarga no encontrada";
 const THUMBNAIL_NOT_FOUND: &str = "Miniatura no encontrada";
 const FILE_NOT_FOUND: &str = "Archivo no encontrado";
 const DOWNLOAD_NOT_AVAILABLE: &str = "Descarga no disponible o no completada";
 const FILE_MISSING: &str = "Archivo físico no encontrado";
+
+/// The contract as OpenAPI 3, served at `GET /api/openapi.json`.
+const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Media may be replaced by a retry, so clients revalidate (cheap: ETag and 304).
 const MEDIA_CACHE: &str = "no-cache";
@@ -37,10 +44,13 @@ enum Route<'a> {
     Events,
     DownloadFile(&'a str),
     Health,
+    UpdateYtdlp,
+    Cookies,
     Info,
     VideoInfo,
     Search,
     Trending,
+    OpenApi,
 }
 
 fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
@@ -60,14 +70,22 @@ fn resolve(path: &str) -> Option<(Route<'_>, &'static [&'static str])> {
         ["health"] => (Route::Health, GET),
         ["events"] => (Route::Events, &["GET"]),
         ["info"] => (Route::Info, &["POST"]),
+        ["ytdlp", "update"] => (Route::UpdateYtdlp, &["POST"]),
+        ["cookies"] => (Route::Cookies, &["GET", "HEAD", "POST", "DELETE"]),
         ["video", "info"] => (Route::VideoInfo, GET),
         ["search"] => (Route::Search, GET),
         ["trending"] => (Route::Trending, GET),
+        ["openapi.json"] => (Route::OpenApi, GET),
         _ => return None,
     })
 }
 
 pub fn route(app: &App, req: &Req) -> Reply {
+    let outside_api = crate::ui::asset(&req.path).is_some() || req.path == "/metrics";
+    if outside_api && !matches!(req.method.as_str(), "GET" | "HEAD") {
+        return Reply::error(405, "Method Not Allowed", "method_not_allowed")
+            .with_header("Allow", "GET, HEAD");
+    }
     if matches!(req.method.as_str(), "GET" | "HEAD") {
         if let Some(page) = crate::ui::asset(&req.path) {
             return page;
@@ -76,7 +94,10 @@ pub fn route(app: &App, req: &Req) -> Reply {
             let text = app.metrics.render(&app.store.list());
             return Reply {
                 status: 200,
-                headers: vec![("Content-Type".into(), "text/plain; version=0.0.4; charset=utf-8".into())],
+                headers: vec![(
+                    "Content-Type".into(),
+                    "text/plain; version=0.0.4; charset=utf-8".into(),
+                )],
                 body: Body::Bytes(text.into_bytes()),
             };
         }
@@ -115,9 +136,16 @@ pub fn route(app: &App, req: &Req) -> Reply {
         },
         Route::VideoInfo => info(app, &req.query_param("url").unwrap_or_default()),
         Route::Search => search(app, req),
+        Route::UpdateYtdlp => update_ytdlp(app),
+        Route::Cookies => cookies(app, req),
         Route::Trending => match app.discovery.search(&app.cfg.trending_query, 20) {
             Ok(results) => Reply::json(200, &json!({ "results": results })),
             Err(f) => discovery_failure(app, f),
+        },
+        Route::OpenApi => Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Body::Bytes(OPENAPI.as_bytes().to_vec()),
         },
         Route::Events => Reply {
             status: 200,
@@ -184,7 +212,12 @@ fn remove(app: &App, segment: &str) -> Reply {
     let Some(task) = app.store.get(&id) else {
         return task_not_found();
     };
-    storage::remove_task_files(&app.cfg.downloads_dir, &app.cfg.thumbnails_dir, &task);
+    storage::remove_task_files(
+        &app.cfg.downloads_dir,
+        &app.cfg.thumbnails_dir,
+        &id,
+        &task.files,
+    );
     app.store.remove(&id);
     Reply::json(200, &json!({ "message": "Descarga eliminada" }))
 }
@@ -198,6 +231,7 @@ fn retry(app: &App, segment: &str) -> Reply {
         if matches!(before, Status::Error | Status::Cancelled) {
             t.reset_for_run();
             t.files.clear();
+            t.subtitles.clear();
             t.filename.clear();
             t.filesize = 0;
         }
@@ -426,6 +460,7 @@ pub fn parse_download(obj: &Map<String, Value>) -> Result<Request, Invalid> {
             ));
         }
     }
+    let subtitles = subtitle_langs(obj.get("subtitles"))?;
     Ok(Request {
         url,
         audio_format: (download_type == "audio")
@@ -433,7 +468,44 @@ pub fn parse_download(obj: &Map<String, Value>) -> Result<Request, Invalid> {
         download_type,
         quality,
         format_id,
+        subtitles,
     })
+}
+
+/// `"subtitles": ["en", "pt-BR"]`: at most 10 language codes (letters, then `-` parts).
+fn subtitle_langs(value: Option<&Value>) -> Result<Vec<String>, Invalid> {
+    let invalid = || {
+        (
+            "invalid_subtitles",
+            "subtitles must be a list of at most 10 language codes such as \"en\" or \"pt-BR\""
+                .to_string(),
+        )
+    };
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= 10 => items,
+        Some(_) => return Err(invalid()),
+    };
+    let valid = |code: &str| {
+        let mut parts = code.split('-');
+        let lang = parts.next().unwrap_or("");
+        (2..=3).contains(&lang.len())
+            && lang.bytes().all(|b| b.is_ascii_alphabetic())
+            && parts
+                .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    let mut langs = Vec::new();
+    for item in items {
+        match item.as_str() {
+            Some(code) if valid(code) => {
+                if !langs.iter().any(|l| l == code) {
+                    langs.push(code.to_string());
+                }
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    Ok(langs)
 }
 
 /// A string field that may be absent or null; any other type is refused.
@@ -556,17 +628,97 @@ fn health(app: &App) -> Reply {
         .into_iter()
         .map(|(s, n)| (s.as_str().to_string(), json!(n)))
         .collect();
+    let version = app.tools.yt_dlp_version();
+    let age = version
+        .as_deref()
+        .and_then(|v| tools::version_age_days(v, crate::clock::unix_seconds()));
+    let mut warnings = Vec::new();
+    match (&version, age) {
+        (None, _) => warnings.push(format!(
+            "yt-dlp not found or not working ({})",
+            app.tools.yt_dlp().display()
+        )),
+        (Some(_), Some(days)) if days > STALE_YTDLP_DAYS => warnings.push(format!(
+            "yt-dlp is {days} days old; sites change often: update it (POST /api/ytdlp/update)"
+        )),
+        _ => {}
+    }
     Reply::json(
         200,
         &json!({
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
-            "yt_dlp": app.tools.yt_dlp_version(),
+            "yt_dlp": version,
+            "yt_dlp_age_days": age,
             "ffmpeg": app.tools.ffmpeg.is_some(),
             "downloads_dir_free_bytes": tools::free_bytes(&app.cfg.downloads_dir),
             "tasks": counts,
+            "warnings": warnings,
         }),
     )
+}
+
+/// The cookies file: upload (POST, the raw cookies.txt), describe (GET), forget (DELETE).
+fn cookies(app: &App, req: &Req) -> Reply {
+    let path = crate::cookies::path_for(&app.cfg.state_file);
+    match req.method.as_str() {
+        "POST" => {
+            let Ok(text) = std::str::from_utf8(&req.body) else {
+                return Reply::error(400, "cookies.txt must be UTF-8 text", "invalid_cookies");
+            };
+            let summary = match crate::cookies::parse(text) {
+                Ok(s) => s,
+                Err(why) => {
+                    return Reply::error(
+                        400,
+                        &format!("Invalid cookies.txt: {why}"),
+                        "invalid_cookies",
+                    )
+                }
+            };
+            if let Err(e) = crate::cookies::store(&path, text) {
+                log::error!("cannot store {}: {e}", path.display());
+                return Reply::error(500, "Could not store the cookies file", "storage_error");
+            }
+            log::info!("cookies stored for {} domain(s)", summary.domains.len());
+            Reply::json(200, &summary)
+        }
+        "DELETE" => {
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::info!("cookies removed"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    log::error!("cannot remove {}: {e}", path.display());
+                    return Reply::error(500, "Could not remove the cookies file", "storage_error");
+                }
+            }
+            Reply::json(200, &crate::cookies::describe(&path))
+        }
+        _ => Reply::json(200, &crate::cookies::describe(&path)),
+    }
+}
+
+/// Runs the configured yt-dlp update and reports the versions before and after.
+fn update_ytdlp(app: &App) -> Reply {
+    let old = app.tools.yt_dlp_version();
+    match app.updater.run(&app.cfg.ytdlp_update_cmd) {
+        Outcome::Busy => Reply::error(409, "An update is already running", "update_running"),
+        Outcome::Failed(lines) => {
+            app.tools.refresh_yt_dlp_version();
+            let detail = lines
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "the update command failed".into());
+            Reply::error(502, &detail, "update_failed")
+        }
+        Outcome::Ran(lines) => {
+            let new = app.tools.refresh_yt_dlp_version();
+            Reply::json(
+                200,
+                &json!({ "old_version": old, "new_version": new, "output": lines }),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

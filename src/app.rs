@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::tasks::TaskStore;
 use crate::tools::Tools;
+use crate::updater::Updater;
 
 pub struct App {
     pub cfg: Config,
@@ -18,4 +19,5 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub discovery: Discovery,
     pub metrics: Metrics,
+    pub updater: Updater,
 }

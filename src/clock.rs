@@ -27,7 +27,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Inverse of `civil_from_days`.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y.rem_euclid(400);

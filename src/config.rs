@@ -13,12 +13,23 @@ pub struct Config {
     pub ffmpeg: PathBuf,
     pub max_concurrent: usize,
     pub http_threads: usize,
+    /// Idle or slow client connections are closed after this many seconds without a byte.
+    pub read_timeout_secs: u64,
+    /// A response write that makes no progress for this many seconds ends its connection.
+    pub write_timeout_secs: u64,
+    /// Client connections open at once; past it a new one gets 503.
+    pub max_connections: usize,
     pub token: Option<String>,
     pub cors_origin: String,
     pub thumbnail_fallback_base: String,
     pub min_free_mb: u64,
     pub discovery_timeout_secs: u64,
     pub trending_query: String,
+    /// Told of every finished, failed or cancelled task (`--webhook`, repeatable).
+    pub webhooks: Vec<String>,
+    pub webhook_secret: Option<String>,
+    /// The command that updates yt-dlp, split on whitespace (run without a shell).
+    pub ytdlp_update_cmd: Vec<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -85,6 +96,24 @@ const OPTIONS: &[(&str, &str, &str, &str)] = &[
         "threads answering HTTP requests",
     ),
     (
+        "read-timeout-secs",
+        "OFFLINETUBE_READ_TIMEOUT_SECS",
+        "30",
+        "close a client connection idle (or sending a request head) this long",
+    ),
+    (
+        "write-timeout-secs",
+        "OFFLINETUBE_WRITE_TIMEOUT_SECS",
+        "60",
+        "close a client connection that takes no response bytes for this long",
+    ),
+    (
+        "max-connections",
+        "OFFLINETUBE_MAX_CONNECTIONS",
+        "256",
+        "client connections open at once; more get 503",
+    ),
+    (
         "token",
         "OFFLINETUBE_TOKEN",
         "none",
@@ -119,6 +148,24 @@ const OPTIONS: &[(&str, &str, &str, &str)] = &[
         "OFFLINETUBE_TRENDING_QUERY",
         "trending",
         "the search behind /api/trending",
+    ),
+    (
+        "webhook",
+        "OFFLINETUBE_WEBHOOKS",
+        "none",
+        "URL to POST to when a task ends (repeatable; the variable takes a comma-separated list)",
+    ),
+    (
+        "webhook-secret",
+        "OFFLINETUBE_WEBHOOK_SECRET",
+        "none",
+        "sign webhook bodies: X-Offlinetube-Signature: sha256=<HMAC>",
+    ),
+    (
+        "ytdlp-update-cmd",
+        "OFFLINETUBE_YTDLP_UPDATE_CMD",
+        "YT_DLP -U",
+        "command that updates yt-dlp (e.g. 'pip install -U yt-dlp' for pip installs)",
     ),
 ];
 
@@ -197,15 +244,19 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join(name))
     };
+    let yt_dlp = PathBuf::from(get("yt-dlp").unwrap_or_else(|| "yt-dlp".into()));
     let cfg = Config {
         listen,
         downloads_dir: under_data("downloads-dir", "downloads"),
         thumbnails_dir: under_data("thumbnails-dir", "thumbnails"),
         state_file: under_data("state-file", "tasks.json"),
-        yt_dlp: PathBuf::from(get("yt-dlp").unwrap_or_else(|| "yt-dlp".into())),
+        yt_dlp: yt_dlp.clone(),
         ffmpeg: PathBuf::from(get("ffmpeg").unwrap_or_else(|| "ffmpeg".into())),
         max_concurrent: number("max-concurrent", 2, 1)? as usize,
         http_threads: number("http-threads", 16, 2)? as usize,
+        read_timeout_secs: number("read-timeout-secs", 30, 1)?,
+        write_timeout_secs: number("write-timeout-secs", 60, 1)?,
+        max_connections: number("max-connections", 256, 1)? as usize,
         token: get("token"),
         cors_origin: get("cors-origin").unwrap_or_else(|| "*".into()),
         thumbnail_fallback_base: get("thumbnail-fallback-base")
@@ -215,6 +266,33 @@ pub fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> Result<Co
         min_free_mb: number("min-free-mb", 500, 0)?,
         discovery_timeout_secs: number("discovery-timeout-secs", 30, 1)?,
         trending_query: get("trending-query").unwrap_or_else(|| "trending".into()),
+        webhooks: {
+            let given: Vec<String> = flags
+                .iter()
+                .filter(|(f, _)| *f == "webhook")
+                .map(|(_, v)| v.clone())
+                .collect();
+            let listed = || env("OFFLINETUBE_WEBHOOKS").unwrap_or_default();
+            let all = if given.is_empty() {
+                listed().split(',').map(str::to_string).collect()
+            } else {
+                given
+            };
+            let urls: Vec<String> = all
+                .into_iter()
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty())
+                .collect();
+            if let Some(bad) = urls.iter().find(|u| crate::api::check_url(u).is_err()) {
+                return Err(format!("--webhook: expected an http(s) URL, got '{bad}'"));
+            }
+            urls
+        },
+        webhook_secret: get("webhook-secret"),
+        ytdlp_update_cmd: match get("ytdlp-update-cmd") {
+            Some(cmd) => cmd.split_whitespace().map(str::to_string).collect(),
+            None => vec![yt_dlp.to_string_lossy().into_owned(), "-U".into()],
+        },
     };
     Ok(Command::Run(Box::new(cfg)))
 }
@@ -247,6 +325,36 @@ mod tests {
         assert_eq!(c.max_concurrent, 2);
         assert_eq!(c.min_free_mb, 500);
         assert_eq!(c.token, None);
+        assert_eq!(c.read_timeout_secs, 30);
+        assert_eq!(c.write_timeout_secs, 60);
+        assert_eq!(c.max_connections, 256);
+    }
+
+    #[test]
+    fn connection_limits_from_flags_and_environment() {
+        let c = run(
+            &["--read-timeout-secs", "5", "--max-connections=8"],
+            &[
+                ("OFFLINETUBE_READ_TIMEOUT_SECS", "9"),
+                ("OFFLINETUBE_WRITE_TIMEOUT_SECS", "7"),
+                ("OFFLINETUBE_MAX_CONNECTIONS", "99"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.read_timeout_secs, 5);
+        assert_eq!(c.write_timeout_secs, 7);
+        assert_eq!(c.max_connections, 8);
+        for flag in [
+            "--read-timeout-secs",
+            "--write-timeout-secs",
+            "--max-connections",
+        ] {
+            let err = run(&[flag, "0"], &[]).unwrap_err();
+            assert!(err.contains(&flag[2..]), "{err}");
+            assert!(run(&[flag, "soon"], &[]).is_err());
+        }
+        assert!(help_text().contains("--max-connections VALUE"));
+        assert!(help_text().contains("OFFLINETUBE_READ_TIMEOUT_SECS"));
     }
 
     #[test]
@@ -263,6 +371,33 @@ mod tests {
         assert_eq!(c.downloads_dir, PathBuf::from("/media/v"));
         assert_eq!(c.thumbnails_dir, PathBuf::from("/srv/ot/thumbnails"));
         assert_eq!(c.state_file, PathBuf::from("/srv/ot/tasks.json"));
+    }
+
+    #[test]
+    fn webhooks_repeat_and_the_update_command_splits() {
+        let c = run(
+            &["--webhook", "http://a.test/h", "--webhook=https://b.test/h"],
+            &[("OFFLINETUBE_WEBHOOKS", "http://c.test")],
+        )
+        .unwrap();
+        assert_eq!(c.webhooks, ["http://a.test/h", "https://b.test/h"]);
+        let c = run(
+            &[],
+            &[("OFFLINETUBE_WEBHOOKS", "http://c.test/1, http://d.test/2,")],
+        )
+        .unwrap();
+        assert_eq!(c.webhooks, ["http://c.test/1", "http://d.test/2"]);
+        assert!(run(&["--webhook", "ftp://x"], &[])
+            .unwrap_err()
+            .contains("--webhook"));
+        assert_eq!(
+            run(&["--yt-dlp", "/opt/yt-dlp"], &[])
+                .unwrap()
+                .ytdlp_update_cmd,
+            ["/opt/yt-dlp", "-U"]
+        );
+        let c = run(&["--ytdlp-update-cmd", "pip install -U yt-dlp"], &[]).unwrap();
+        assert_eq!(c.ytdlp_update_cmd, ["pip", "install", "-U", "yt-dlp"]);
     }
 
     #[test]

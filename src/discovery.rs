@@ -34,6 +34,8 @@ pub enum Failure {
 
 pub struct Discovery {
     yt_dlp: PathBuf,
+    /// The cookies file, sent when one is stored.
+    cookies: PathBuf,
     ffprobe: Option<PathBuf>,
     timeout: Duration,
     cache: Mutex<VecDeque<(String, Instant, Value)>>,
@@ -47,13 +49,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Discovery {
     /// `ffmpeg` is the usable ffmpeg, if any; ffprobe is expected beside it.
-    pub fn new(yt_dlp: &Path, ffmpeg: Option<&Path>, timeout: Duration) -> Discovery {
+    pub fn new(
+        yt_dlp: &Path,
+        cookies: PathBuf,
+        ffmpeg: Option<&Path>,
+        timeout: Duration,
+    ) -> Discovery {
         let ffprobe = ffmpeg.map(|f| match f.parent().filter(|p| !p.as_os_str().is_empty()) {
             Some(dir) => dir.join("ffprobe"),
             None => PathBuf::from("ffprobe"),
         });
         Discovery {
             yt_dlp: yt_dlp.to_path_buf(),
+            cookies,
             ffprobe,
             timeout,
             cache: Mutex::new(VecDeque::new()),
@@ -121,7 +129,9 @@ impl Discovery {
 
     fn yt_dlp_json(&self, args: &[&str]) -> Result<Value, Failure> {
         let _slot = self.take_slot()?;
+        let cookies = crate::cookies::args(&self.cookies);
         let mut full = vec!["--no-config", "--encoding", "utf-8"];
+        full.extend(cookies.iter().map(String::as_str));
         full.extend_from_slice(args);
         run_json(&self.yt_dlp, &full, self.timeout)
     }

@@ -9,6 +9,7 @@ use crate::clock::now_rfc3339;
 use crate::filenames;
 use crate::process::{self, Child};
 use crate::progress::Tracker;
+use crate::queue::Phase;
 use crate::storage;
 use crate::tasks::{Status, Task, TaskFile};
 use crate::thumbnails::{self, Capture};
@@ -32,7 +33,14 @@ pub fn run(app: &App, id: &str) {
     let dir = &app.cfg.downloads_dir;
     let mut write_thumbnail = true;
     loop {
-        let outcome = attempt(app, &task, write_thumbnail);
+        // A cancel that came before this point is seen here; one after it finds the process.
+        app.queue.enter(id, Phase::Starting);
+        let outcome = if still_active(app, id) {
+            attempt(app, &task, write_thumbnail)
+        } else {
+            Err(String::new())
+        };
+        app.queue.enter(id, Phase::Finishing);
         if app.queue.is_stopping() {
             // The server is stopping: the task stays active and its .part resumes next start.
             return;
@@ -87,17 +95,20 @@ struct Run {
 fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String> {
     let cfg = &app.cfg;
     let request = task.request();
+    let cookies = crate::cookies::path_for(&cfg.state_file);
     let args = ytdlp::download_args(&Invocation {
         request: &request,
         task_id: &task.id,
         downloads_dir: &cfg.downloads_dir,
         ffmpeg: app.tools.ffmpeg.as_deref(),
         write_thumbnail,
+        cookies: Some(cookies.as_path()).filter(|p| p.is_file()),
     });
-    let mut child = Child::spawn(
+    let mut child = Child::spawn_watching(
         app.tools.yt_dlp(),
         &args,
         &format!("task {} yt-dlp", task.id),
+        ytdlp::is_skipped_fragment,
     )
     .map_err(|e| {
         format!(
@@ -105,7 +116,7 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
             app.tools.yt_dlp().display()
         )
     })?;
-    app.queue.set_group(&task.id, child.group());
+    app.queue.enter(&task.id, Phase::Running(child.group()));
 
     let mut follow = Follow {
         app,
@@ -113,16 +124,21 @@ fn attempt(app: &App, task: &Task, write_thumbnail: bool) -> Result<Run, String>
         tracker: Tracker::new(),
         first: None,
         entry_title: String::new(),
+        skipped: None,
     };
     if let Some(out) = child.take_stdout() {
         process::for_each_line(out, |line| follow.line(&line));
     }
     let status = child
-        .wait()
+        .wait_group()
         .map_err(|e| format!("waiting for yt-dlp: {e}"))?;
     let tail = child.stderr_tail();
     if !status.success() {
         return Err(ytdlp::error_line(&tail).unwrap_or_else(|| format!("yt-dlp failed ({status})")));
+    }
+    // Exit 0 after a skipped fragment is a truncated video, not a success.
+    if let Some(line) = follow.skipped.or_else(|| child.noted()) {
+        return Err(format!("yt-dlp skipped part of the video: {}", line.trim()));
     }
     let has_files = app.store.get(&task.id).is_some_and(|t| !t.files.is_empty());
     if !has_files {
@@ -141,6 +157,8 @@ struct Follow<'a> {
     tracker: Tracker,
     first: Option<Info>,
     entry_title: String,
+    /// A "Skipping fragment" line, should yt-dlp print one on stdout.
+    skipped: Option<String>,
 }
 
 impl Follow<'_> {
@@ -165,6 +183,9 @@ impl Follow<'_> {
                     t.speed.clear();
                     t.eta.clear();
                 });
+            }
+            Line::Other if ytdlp::is_skipped_fragment(line) => {
+                self.skipped.get_or_insert_with(|| line.to_string());
             }
             Line::PostProcess { .. } | Line::Other => {}
             Line::File(path) => self.file(Path::new(&path)),
@@ -277,6 +298,12 @@ fn finish(app: &App, id: &str, run: Run) {
         &storage::written_thumbnails(&cfg.downloads_dir, id),
         &remote,
     );
+    let subtitles = storage::subtitles_of(&cfg.downloads_dir, id);
+    if app.store.get(id).is_none() {
+        // Removed while the thumbnail was being fetched: what was just made goes too.
+        storage::remove_task_files(&cfg.downloads_dir, &cfg.thumbnails_dir, id, &[]);
+        return;
+    }
     update_active(app, id, true, |t| {
         let total: u64 = t.files.iter().map(|f| f.filesize).sum();
         t.status = Status::Completed;
@@ -284,19 +311,31 @@ fn finish(app: &App, id: &str, run: Run) {
         t.filesize = total;
         t.downloaded_bytes = total;
         t.completed_at = Some(now_rfc3339());
+        t.subtitles = subtitles;
         if local {
             t.thumbnail = format!("/api/thumbnails/{id}");
         }
     });
 }
 
-/// Kills a yt-dlp that an earlier run of the server started for task `id` and that is still
-/// alive (a server killed without its children): it would write into the same `.part`.
-pub fn stop_orphan(id: &str) {
-    for pid in process::pids_with_arg(&ytdlp::output_template(id)) {
-        if let Some(pgid) = process::group_of(pid) {
-            log::warn!("task {id}: killing yt-dlp left over from a previous run (pid {pid})");
-            process::signal_group(pgid, libc::SIGKILL);
-        }
+/// Kills what an earlier run of the server left of task `id` (killed without its children):
+/// any process whose arguments name the task's files (its yt-dlp by the output template, an
+/// ffmpeg or external downloader by the path) or that holds one of them open, since it would
+/// write on into the `.part` that this run resumes.
+pub fn stop_orphans(downloads: &Path, id: &str) {
+    let marker = format!("__{id}");
+    let mut pids = process::pids_with_arg_containing(&marker);
+    pids.extend(process::pids_with_open_file(downloads, |name| {
+        name.contains(&marker)
+    }));
+    // SAFETY: getpgrp only reads this process's group id.
+    let own_group = unsafe { libc::getpgrp() };
+    for pid in pids {
+        log::warn!("task {id}: killing pid {pid}, left over from a previous run");
+        match process::group_of(pid) {
+            Some(group) if group != own_group => process::signal_group(group, libc::SIGKILL),
+            // SAFETY: kill(2) only sends a signal.
+            _ => unsafe { libc::kill(pid, libc::SIGKILL) == 0 },
+        };
     }
 }

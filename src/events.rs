@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::tasks::Task;
+use crate::tasks::{Observer, Task};
 
 /// The least time between two progress events of one task.
 const MIN_INTERVAL: Duration = Duration::from_millis(500);
@@ -80,12 +80,15 @@ impl Hub {
             .store(g.subscribers.len(), Ordering::Relaxed);
         rx
     }
+}
 
-    /// A task changed; `state_change` events are never held back.
-    pub fn task_changed(&self, task: Task, state_change: bool) {
-        if !self.has_subscribers() {
-            return;
-        }
+impl Observer for Hub {
+    fn wants(&self, _state_change: bool) -> bool {
+        self.has_subscribers()
+    }
+
+    /// State changes are never held back.
+    fn task_changed(&self, task: &Task, state_change: bool) {
         let now = Instant::now();
         let mut g = self.lock();
         let recent = g
@@ -93,15 +96,15 @@ impl Hub {
             .get(&task.id)
             .is_some_and(|t| now.duration_since(*t) < MIN_INTERVAL);
         if recent && !state_change {
-            g.held.insert(task.id.clone(), task);
+            g.held.insert(task.id.clone(), task.clone());
             return;
         }
         g.held.remove(&task.id);
         g.last_sent.insert(task.id.clone(), now);
-        self.broadcast(&mut g, &task_event(&task));
+        self.broadcast(&mut g, &task_event(task));
     }
 
-    pub fn task_removed(&self, id: &str) {
+    fn task_removed(&self, id: &str) {
         if !self.has_subscribers() {
             return;
         }
@@ -111,7 +114,9 @@ impl Hub {
         let data = serde_json::json!({ "id": id }).to_string();
         self.broadcast(&mut g, &frame("removed", &data));
     }
+}
 
+impl Hub {
     /// Sends the held-back updates whose interval has passed; called a few times a second.
     pub fn flush_held(&self) {
         let now = Instant::now();
@@ -205,6 +210,7 @@ mod tests {
             quality: "best".into(),
             format_id: None,
             audio_format: None,
+            subtitles: Vec::new(),
         };
         let mut t = Task::new(id.into(), req, "2026-12-03T14:00:00Z".into());
         t.status = status;
@@ -220,15 +226,15 @@ mod tests {
     fn progress_is_throttled_but_state_changes_are_not() {
         let hub = Hub::default();
         let rx = hub.subscribe();
-        hub.task_changed(task("a", Status::Downloading, 1.0), true);
+        hub.task_changed(&task("a", Status::Downloading, 1.0), true);
         for p in 2..50 {
-            hub.task_changed(task("a", Status::Downloading, p as f64), false);
+            hub.task_changed(&task("a", Status::Downloading, p as f64), false);
         }
-        hub.task_changed(task("b", Status::Downloading, 5.0), false);
+        hub.task_changed(&task("b", Status::Downloading, 5.0), false);
         let sent = drain(&rx);
         assert_eq!(sent.len(), 2, "{sent:?}");
         assert!(sent[0].contains("\"progress\":1.0"));
-        hub.task_changed(task("a", Status::Completed, 100.0), true);
+        hub.task_changed(&task("a", Status::Completed, 100.0), true);
         let sent = drain(&rx);
         assert_eq!(sent.len(), 1);
         assert!(sent[0].starts_with("event: task\ndata: {") && sent[0].contains("\"completed\""));
@@ -242,8 +248,8 @@ mod tests {
     fn held_updates_go_out_after_the_interval() {
         let hub = Hub::default();
         let rx = hub.subscribe();
-        hub.task_changed(task("a", Status::Downloading, 1.0), false);
-        hub.task_changed(task("a", Status::Downloading, 7.0), false);
+        hub.task_changed(&task("a", Status::Downloading, 1.0), false);
+        hub.task_changed(&task("a", Status::Downloading, 7.0), false);
         hub.flush_held();
         assert_eq!(drain(&rx).len(), 1);
         std::thread::sleep(MIN_INTERVAL);
@@ -262,7 +268,7 @@ mod tests {
         hub.task_removed("x");
         assert_eq!(hub.subscriber_count(), 1);
         for i in 0..BACKLOG + 1 {
-            hub.task_changed(task(&format!("t{i}"), Status::Pending, 0.0), true);
+            hub.task_changed(&task(&format!("t{i}"), Status::Pending, 0.0), true);
         }
         assert_eq!(hub.subscriber_count(), 0);
         assert_eq!(stuck.try_iter().count(), BACKLOG);

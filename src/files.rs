@@ -25,6 +25,7 @@ pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
         "jpg" | "jpeg" => "image/jpeg",
         "webp" => "image/webp",
         "png" => "image/png",
+        "vtt" => "text/vtt; charset=utf-8",
         _ => return None,
     })
 }

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod clock;
 mod config;
+mod cookies;
 mod discovery;
 mod download;
 mod events;
@@ -19,11 +20,14 @@ mod queue;
 mod range;
 mod server;
 mod shutdown;
+mod signature;
 mod storage;
 mod tasks;
 mod thumbnails;
 mod tools;
 mod ui;
+mod updater;
+mod webhooks;
 mod ytdlp;
 
 use std::collections::HashSet;
@@ -84,12 +88,18 @@ fn run(cfg: config::Config) -> Result<(), String> {
     // files, and none from the old run may still be writing them.
     let mut resume = Vec::new();
     for t in tasks.iter_mut().filter(|t| t.status.is_active()) {
-        download::stop_orphan(&t.id);
+        download::stop_orphans(&cfg.downloads_dir, &t.id);
         t.reset_for_run();
         resume.push(t.id.clone());
     }
-    let server = tiny_http::Server::http(cfg.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    // Timeouts and the connection cap come from our patched tiny_http (vendor/tiny_http).
+    let server = tiny_http::Server::new(tiny_http::ServerConfig {
+        read_timeout: Some(Duration::from_secs(cfg.read_timeout_secs)),
+        write_timeout: Some(Duration::from_secs(cfg.write_timeout_secs)),
+        max_connections: cfg.max_connections,
+        ..tiny_http::ServerConfig::new(tiny_http::ConfigListenAddr::IP(vec![cfg.listen]), None)
+    })
+    .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = server
         .server_addr()
         .to_ip()
@@ -100,16 +110,23 @@ fn run(cfg: config::Config) -> Result<(), String> {
     let tools = tools::Tools::probe(&cfg.yt_dlp, &cfg.ffmpeg);
     let hub = Arc::new(events::Hub::default());
     events::start_flusher(Arc::clone(&hub));
+    let mut observers: Vec<Arc<dyn tasks::Observer>> = vec![hub.clone()];
+    if let Some(w) = webhooks::Webhooks::start(cfg.webhooks.clone(), cfg.webhook_secret.clone()) {
+        log::info!("webhooks: {}", cfg.webhooks.join(", "));
+        observers.push(w);
+    }
     let app = Arc::new(App {
-        store: TaskStore::new(journal, tasks, Arc::clone(&hub)),
+        store: TaskStore::new(journal, tasks, observers),
         hub,
         discovery: discovery::Discovery::new(
             &cfg.yt_dlp,
+            cookies::path_for(&cfg.state_file),
             tools.ffmpeg.as_deref(),
             Duration::from_secs(cfg.discovery_timeout_secs),
         ),
         queue: queue::Queue::default(),
         metrics: metrics::Metrics::default(),
+        updater: updater::Updater::default(),
         tools,
         cfg,
     });

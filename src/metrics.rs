@@ -25,9 +25,16 @@ impl Metrics {
         out.push_str("# HELP offlinetube_tasks Tasks by status.\n# TYPE offlinetube_tasks gauge\n");
         for status in Status::ALL {
             let n = tasks.iter().filter(|t| t.status == status).count();
-            let _ = writeln!(out, "offlinetube_tasks{{status=\"{}\"}} {n}", status.as_str());
+            let _ = writeln!(
+                out,
+                "offlinetube_tasks{{status=\"{}\"}} {n}",
+                status.as_str()
+            );
         }
-        let downloaded: u64 = tasks.iter().map(|t| t.downloaded_bytes).fold(0, u64::saturating_add);
+        let downloaded: u64 = tasks
+            .iter()
+            .map(|t| t.downloaded_bytes)
+            .fold(0, u64::saturating_add);
         out.push_str(
             "# HELP offlinetube_downloaded_bytes Bytes downloaded by the tasks in the list.\n\
              # TYPE offlinetube_downloaded_bytes gauge\n",
@@ -76,6 +83,7 @@ mod tests {
             quality: "best".into(),
             format_id: None,
             audio_format: None,
+            subtitles: Vec::new(),
         };
         let mut done = Task::new("a".into(), req.clone(), "t".into());
         done.status = Status::Completed;
@@ -92,7 +100,10 @@ mod tests {
             "offlinetube_http_responses_total{class=\"5xx\"} 1",
             "offlinetube_http_response_bytes_total 16",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 }

@@ -23,6 +23,8 @@ type Tail = Arc<Mutex<VecDeque<String>>>;
 pub struct Child {
     inner: std::process::Child,
     stderr: Option<(Tail, JoinHandle<()>)>,
+    /// The first stderr line that a watch picked out, kept however long stderr runs on.
+    noted: Arc<Mutex<Option<String>>>,
 }
 
 impl Child {
@@ -33,6 +35,16 @@ impl Child {
         program: &Path,
         args: &[S],
         label: &str,
+    ) -> std::io::Result<Child> {
+        Child::spawn_watching(program, args, label, |_| false)
+    }
+
+    /// `spawn`, also keeping the first stderr line for which `watch` is true.
+    pub fn spawn_watching<S: AsRef<OsStr>>(
+        program: &Path,
+        args: &[S],
+        label: &str,
+        watch: fn(&str) -> bool,
     ) -> std::io::Result<Child> {
         let mut cmd = Command::new(program);
         cmd.args(args)
@@ -57,13 +69,20 @@ impl Child {
             });
         }
         let mut inner = cmd.spawn()?;
+        let noted = Arc::new(Mutex::new(None));
         let stderr = inner.stderr.take().map(|err| {
             let tail = Arc::new(Mutex::new(VecDeque::new()));
             let keep = Arc::clone(&tail);
+            let note = Arc::clone(&noted);
             let label = label.to_string();
             let reader = std::thread::spawn(move || {
                 for_each_line(err, |line| {
                     log::debug!("{label}: {line}");
+                    if watch(&line) {
+                        note.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert_with(|| line.clone());
+                    }
                     let mut t = keep.lock().unwrap_or_else(|e| e.into_inner());
                     if t.len() == STDERR_TAIL {
                         t.pop_front();
@@ -73,7 +92,11 @@ impl Child {
             });
             (tail, reader)
         });
-        Ok(Child { inner, stderr })
+        Ok(Child {
+            inner,
+            stderr,
+            noted,
+        })
     }
 
     /// The process group id, which is the child's pid.
@@ -91,6 +114,37 @@ impl Child {
 
     pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
         self.inner.wait()
+    }
+
+    /// Waits for the child to exit, then kills whatever it left running in its group (an
+    /// ffmpeg still writing, say) and waits until none of it is alive, then reaps the child.
+    /// The group id cannot be reused meanwhile: the unreaped child still holds it.
+    pub fn wait_group(&mut self) -> std::io::Result<ExitStatus> {
+        let pid = self.group();
+        // SAFETY: waitid with WNOWAIT only waits; the child stays a zombie until `wait`.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 && group_has_live_members(pid) {
+            signal_group(pid, libc::SIGKILL);
+            let start = std::time::Instant::now();
+            while group_has_live_members(pid) && start.elapsed() < std::time::Duration::from_secs(5)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        self.inner.wait()
+    }
+
+    /// The first stderr line the watch picked out, once stderr is closed.
+    pub fn noted(&self) -> Option<String> {
+        self.noted.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The last lines of stderr, once the child has exited and closed it.
@@ -150,18 +204,67 @@ pub fn signal_group(pgid: i32, signal: i32) -> bool {
     pgid > 1 && unsafe { libc::kill(-pgid, signal) } == 0
 }
 
-/// Process ids whose command line holds `arg` as one whole argument.
-pub fn pids_with_arg(arg: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
+/// Whether a process of group `pgid` is alive (zombies, which write nothing, do not count).
+pub fn group_has_live_members(pgid: i32) -> bool {
+    proc_pids().any(|pid| {
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        matches!(fields.as_slice(), [state, _ppid, pgrp, ..]
+            if *pgrp == pgid.to_string() && *state != "Z" && *state != "X")
+    })
+}
+
+fn proc_pids() -> impl Iterator<Item = i32> {
     fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+}
+
+/// Processes other than this one that hold open a file in `dir` whose name `matches`.
+pub fn pids_with_open_file(dir: &Path, matches: impl Fn(&str) -> bool) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = dir.canonicalize() else {
+        return Vec::new();
+    };
+    proc_pids()
         .filter(|pid| *pid != me)
         .filter(|pid| {
-            fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+            fs::read_dir(format!("/proc/{pid}/fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| {
+                    fs::read_link(fd.path()).is_ok_and(|target| {
+                        target.parent() == Some(dir.as_path())
+                            && target
+                                .file_name()
+                                .and_then(|n| n.to_str())
+                                .is_some_and(&matches)
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Process ids whose command line has an argument containing `text`.
+pub fn pids_with_arg_containing(text: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let needle = text.as_bytes();
+    proc_pids()
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .any(|a| a.windows(needle.len().max(1)).any(|w| w == needle))
+            })
         })
         .collect()
 }
@@ -192,6 +295,28 @@ mod tests {
         for_each_line(&input[..], |l| lines.push(l));
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].len(), MAX_LINE);
+    }
+
+    #[test]
+    fn waiting_for_the_group_ends_what_the_child_left_running() {
+        let mut child = Child::spawn(
+            Path::new("/bin/sh"),
+            &["-c", "sleep 30 >/dev/null 2>&1 & echo $!"],
+            "t",
+        )
+        .unwrap();
+        let mut out = String::new();
+        child
+            .take_stdout()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let straggler: i32 = out.trim().parse().unwrap();
+        let group = child.group();
+        assert!(child.wait_group().unwrap().success());
+        assert!(!group_has_live_members(group));
+        let state = fs::read_to_string(format!("/proc/{straggler}/stat")).unwrap_or_default();
+        assert!(state.is_empty() || state.contains(") Z"), "{state}");
     }
 
     #[test]

@@ -16,12 +16,24 @@ const TERM_GRACE: Duration = Duration::from_secs(3);
 /// How long a stop waits, in all, for the worker to reap and clean up.
 const STOP_LIMIT: Duration = Duration::from_secs(15);
 
+/// Where a run is, for a stop to know what to do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// About to start yt-dlp (it checks for a cancel first): a stop waits.
+    Starting,
+    /// yt-dlp runs in this process group: a stop signals it.
+    Running(i32),
+    /// yt-dlp and its group are gone; the worker is naming files and fetching a thumbnail,
+    /// and will see the cancel: a stop need not wait.
+    Finishing,
+}
+
 #[derive(Default)]
 pub struct Queue {
     pending: Mutex<VecDeque<String>>,
     ready: Condvar,
-    /// Tasks a worker is running, with their process group once yt-dlp has started.
-    running: Mutex<HashMap<String, Option<i32>>>,
+    /// Tasks a worker is running, and how far each run is.
+    running: Mutex<HashMap<String, Phase>>,
     run_ended: Condvar,
     /// Set when the server stops: runs that end now leave their tasks active, to resume.
     stopping: AtomicBool,
@@ -54,17 +66,18 @@ impl Queue {
 
     /// Marks `id` as running until the guard is dropped, whatever way the run ends.
     pub fn start_run(&self, id: &str) -> RunGuard<'_> {
-        lock(&self.running).insert(id.to_string(), None);
+        lock(&self.running).insert(id.to_string(), Phase::Starting);
         RunGuard {
             queue: self,
             id: id.to_string(),
         }
     }
 
-    pub fn set_group(&self, id: &str, pgid: i32) {
+    pub fn enter(&self, id: &str, phase: Phase) {
         if let Some(slot) = lock(&self.running).get_mut(id) {
-            *slot = Some(pgid);
+            *slot = phase;
         }
+        self.run_ended.notify_all();
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -76,7 +89,7 @@ impl Queue {
         self.stopping.store(true, Ordering::SeqCst);
         let ids: Vec<String> = lock(&self.running).keys().cloned().collect();
         for id in &ids {
-            if let Some(Some(pgid)) = lock(&self.running).get(id) {
+            if let Some(Phase::Running(pgid)) = lock(&self.running).get(id) {
                 process::signal_group(*pgid, libc::SIGTERM);
             }
         }
@@ -86,17 +99,19 @@ impl Queue {
     }
 
     /// Stops the run of `id`, if any: SIGTERM to its process group, SIGKILL after a grace,
-    /// then waits until the worker has reaped it and cleaned up. False if that took too long.
+    /// then waits until the worker has reaped all of it. False if that took too long.
     pub fn stop_run(&self, id: &str) -> bool {
         let start = Instant::now();
         let mut termed = false;
         let mut killed = false;
         let mut running = lock(&self.running);
         loop {
-            let Some(slot) = running.get(id) else {
-                return true;
+            let pgid = match running.get(id) {
+                None | Some(Phase::Finishing) => return true,
+                Some(Phase::Starting) => None,
+                Some(Phase::Running(pgid)) => Some(*pgid),
             };
-            if let Some(pgid) = *slot {
+            if let Some(pgid) = pgid {
                 if !termed {
                     process::signal_group(pgid, libc::SIGTERM);
                     termed = true;

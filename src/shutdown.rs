@@ -32,18 +32,20 @@ pub fn block_signals() {
 
 /// Waits on a thread of its own for SIGTERM or SIGINT, then stops the server.
 pub fn on_signal(app: Arc<App>, server: Arc<tiny_http::Server>) {
-    let spawned = std::thread::Builder::new().name("shutdown".into()).spawn(move || {
-        let set = signals();
-        let mut sig = 0;
-        // SAFETY: sigwait reads the set and writes the received signal number.
-        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-            return;
-        }
-        log::info!("signal {sig}: stopping");
-        app.queue.stop_all();
-        app.store.flush();
-        crate::server::stop(&app, &server);
-    });
+    let spawned = std::thread::Builder::new()
+        .name("shutdown".into())
+        .spawn(move || {
+            let set = signals();
+            let mut sig = 0;
+            // SAFETY: sigwait reads the set and writes the received signal number.
+            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+                return;
+            }
+            log::info!("signal {sig}: stopping");
+            app.queue.stop_all();
+            app.store.flush();
+            crate::server::stop(&app, &server);
+        });
     if let Err(e) = spawned {
         log::error!("cannot watch for SIGTERM ({e}); stop the server with SIGKILL");
     }

@@ -8,7 +8,7 @@ use std::time::UNIX_EPOCH;
 
 use crate::clock::rfc3339;
 use crate::files;
-use crate::tasks::{Request, Status, Task, TaskFile};
+use crate::tasks::{Request, Status, Subtitle, Task, TaskFile};
 use crate::thumbnails;
 
 /// Names in `dir` that hold `__<id>` (media and partials) or start `<id>.thumb` (thumbnails
@@ -35,15 +35,16 @@ pub fn remove_leftovers(dir: &Path, id: &str, keep: &[TaskFile]) {
     }
 }
 
-/// Deletes every file of the task: media, partials and its thumbnail in any format.
-pub fn remove_task_files(downloads: &Path, thumbnails_dir: &Path, task: &Task) {
-    for f in &task.files {
+/// Deletes every file of task `id`: `files`, anything else named for it (partials,
+/// subtitles), and its thumbnail in any format.
+pub fn remove_task_files(downloads: &Path, thumbnails_dir: &Path, id: &str, files: &[TaskFile]) {
+    for f in files {
         if files::is_servable_name(&f.filename) {
             remove(&downloads.join(&f.filename));
         }
     }
-    remove_leftovers(downloads, &task.id, &[]);
-    thumbnails::remove(thumbnails_dir, &task.id);
+    remove_leftovers(downloads, id, &[]);
+    thumbnails::remove(thumbnails_dir, id);
 }
 
 fn remove(path: &Path) {
@@ -52,6 +53,25 @@ fn remove(path: &Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => log::warn!("cannot remove {}: {e}", path.display()),
     }
+}
+
+/// Subtitle files of the task (`…__<id>[_<n>].<lang>.vtt`), with their language.
+pub fn subtitles_of(dir: &Path, id: &str) -> Vec<Subtitle> {
+    let ours = format!("__{id}");
+    let mut subs: Vec<Subtitle> = names_of(dir, id)
+        .into_iter()
+        .filter(|n| n.contains(&ours) && n.ends_with(".vtt") && files::is_servable_name(n))
+        .filter_map(|filename| {
+            let stem = filename.strip_suffix(".vtt")?;
+            let (_, lang) = stem.rsplit_once('.')?;
+            Some(Subtitle {
+                lang: lang.to_string(),
+                filename,
+            })
+        })
+        .collect();
+    subs.sort_by(|a, b| a.filename.cmp(&b.filename));
+    subs
 }
 
 /// Thumbnails yt-dlp wrote for the task (`<id>.thumb[_<index>].<ext>`), first entry first.
@@ -139,6 +159,7 @@ pub fn adopt(downloads: &Path, thumbnails_dir: &Path, known: &HashSet<String>) -
                 quality: "best".into(),
                 format_id: None,
                 audio_format: None,
+                subtitles: Vec::new(),
             };
             let mut t = Task::new(id.clone(), request, when.clone());
             t.status = Status::Completed;

@@ -41,6 +41,16 @@ impl Tools {
         &self.yt_dlp
     }
 
+    /// Probes yt-dlp's version again (after an update).
+    pub fn refresh_yt_dlp_version(&self) -> Option<String> {
+        let fresh = first_line(&self.yt_dlp, "--version");
+        *self
+            .yt_dlp_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        fresh
+    }
+
     /// yt-dlp's version; probed again while it is missing, so installing it needs no restart.
     pub fn yt_dlp_version(&self) -> Option<String> {
         let mut v = self
@@ -54,6 +64,24 @@ impl Tools {
     }
 }
 
+/// Days since the release a yt-dlp version names (`2026.10.26`, nightlies `2026.10.26.123456`).
+pub fn version_age_days(version: &str, now_secs: u64) -> Option<u64> {
+    let mut parts = version.trim().split('.');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: u32 = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|m| (1..=12).contains(m))?;
+    let d: u32 = parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|d| (1..=31).contains(d))?;
+    let released = u64::try_from(crate::clock::days_from_civil(y, m, d)).ok()? * 86_400;
+    Some(now_secs.saturating_sub(released) / 86_400)
+}
+
 /// `program` as a full path: a bare name is looked up on PATH the way the shell would.
 fn on_path(program: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
@@ -64,7 +92,10 @@ fn on_path(program: &Path) -> PathBuf {
         .iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(program))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
         .unwrap_or_else(|| program.to_path_buf())
 }
 
@@ -110,4 +141,21 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     // SAFETY: `path` is a valid NUL-terminated string and `st` a writable statvfs.
     let rc = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
     (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_ages() {
+        let dec_3_2026 = 1_796_306_400;
+        assert_eq!(version_age_days("2026.10.26", dec_3_2026), Some(38));
+        assert_eq!(version_age_days("2026.10.26.233008", dec_3_2026), Some(38));
+        assert_eq!(version_age_days("2026.12.03", dec_3_2026), Some(0));
+        assert_eq!(version_age_days("2099.01.01", dec_3_2026), Some(0));
+        assert_eq!(version_age_days("2025.01.02\n", dec_3_2026), Some(700));
+        assert_eq!(version_age_days("nightly", dec_3_2026), None);
+        assert_eq!(version_age_days("2026.13.01", dec_3_2026), None);
+    }
 }

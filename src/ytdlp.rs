@@ -22,6 +22,8 @@ pub struct Invocation<'a> {
     /// ffmpeg's path when it is usable; without it only single-file formats are asked for.
     pub ffmpeg: Option<&'a Path>,
     pub write_thumbnail: bool,
+    /// A Netscape cookies file to send, when one is stored.
+    pub cookies: Option<&'a Path>,
 }
 
 /// The output template: a byte-trimmed title, the task id, and the entry index for playlists.
@@ -88,6 +90,23 @@ pub fn download_args(inv: &Invocation) -> Vec<OsString> {
         // Browsers play mp4; fall back to mkv only when the codecs do not fit in mp4.
         push("--merge-output-format");
         push("mp4/mkv");
+    }
+    if let Some(c) = inv.cookies {
+        push("--cookies");
+        a.push(c.as_os_str().to_owned());
+    }
+    let mut push = |s: &str| a.push(OsString::from(s));
+    if !req.subtitles.is_empty() {
+        push("--write-subs");
+        push("--sub-langs");
+        push(&req.subtitles.join(","));
+        push("--sub-format");
+        push("vtt/best");
+        if inv.ffmpeg.is_some() {
+            // Browsers' <track> reads WebVTT only.
+            push("--convert-subs");
+            push("vtt");
+        }
     }
     push("-P");
     a.push(inv.downloads_dir.as_os_str().to_owned());
@@ -321,6 +340,11 @@ pub fn error_line(stderr_tail: &[String]) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
+/// A fragment was given up on: yt-dlp may still exit 0, with a hole in the video.
+pub fn is_skipped_fragment(line: &str) -> bool {
+    line.contains("Skipping fragment")
+}
+
 /// yt-dlp refused the thumbnail's file extension (an og:image ending `.php`, say): the video
 /// itself is fine and a run without `--write-thumbnail` will succeed.
 pub fn is_thumbnail_extension_error(line: &str) -> bool {
@@ -339,6 +363,7 @@ mod tests {
             quality: "best".into(),
             format_id: None,
             audio_format: None,
+            subtitles: Vec::new(),
         }
     }
 
@@ -358,12 +383,16 @@ mod tests {
             downloads_dir: Path::new("/d"),
             ffmpeg: None,
             write_thumbnail: true,
+            cookies: Some(Path::new("/data/cookies.txt")),
         });
         assert_eq!(&a[a.len() - 2..], ["--", "--exec=rm -rf /"]);
         assert_eq!(a[0], "--no-config");
         assert!(a.contains(&"--newline".to_string()));
         assert!(a.contains(&"--write-thumbnail".to_string()));
         assert!(a.windows(2).any(|w| w == ["-P", "/d"]));
+        assert!(a
+            .windows(2)
+            .any(|w| w == ["--cookies", "/data/cookies.txt"]));
         assert!(
             a.windows(2).any(|w| w == ["-f", "b"]),
             "no ffmpeg: single file"
@@ -383,6 +412,7 @@ mod tests {
             downloads_dir: Path::new("/d"),
             ffmpeg: ff.then(|| Path::new("/usr/bin/ffmpeg")),
             write_thumbnail: false,
+            cookies: None,
         };
         let r: &'static Request = Box::leak(Box::new(r));
         let a = args(&inv(r, true));

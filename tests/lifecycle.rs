@@ -21,8 +21,13 @@ impl Events {
         assert_eq!(resp.status, 200);
         assert_eq!(resp.header("content-type"), Some("text/event-stream"));
         assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
-        body.get_ref().set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        Events { body, pending: String::new() }
+        body.get_ref()
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Events {
+            body,
+            pending: String::new(),
+        }
     }
 
     /// The next `(event, data)`; comment lines (keep-alives) are skipped.
@@ -47,10 +52,12 @@ impl Events {
             // One chunk: size line, data, CRLF.
             let mut size = String::new();
             self.body.read_line(&mut size).unwrap();
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
+            let n = usize::from_str_radix(size.trim(), 16)
+                .unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
             let mut chunk = vec![0u8; n + 2];
             self.body.read_exact(&mut chunk).unwrap();
-            self.pending.push_str(std::str::from_utf8(&chunk[..n]).unwrap());
+            self.pending
+                .push_str(std::str::from_utf8(&chunk[..n]).unwrap());
         }
     }
 }
@@ -60,7 +67,12 @@ fn the_event_stream_follows_a_real_download() {
     let fx = FixtureServer::with_fixtures();
     // Slow enough to see progress in between: about 3 s for the 46 KB clip.
     fx.set_slow(2048, Duration::from_millis(120));
-    let page = fx.write_page("page.html", "Watched live", Some("thumb.jpg"), "slow/clip2.mp4");
+    let page = fx.write_page(
+        "page.html",
+        "Watched live",
+        Some("thumb.jpg"),
+        "slow/clip2.mp4",
+    );
     let server = Server::start(&[]);
     let mut events = Events::open(&server);
     let (name, snapshot) = events.next();
@@ -85,16 +97,32 @@ fn the_event_stream_follows_a_real_download() {
     };
     assert_eq!(done["status"], "completed", "{done:#}");
     assert_eq!(statuses.first().map(String::as_str), Some("pending"));
-    assert!(statuses.contains(&"downloading".to_string()), "{statuses:?}");
-    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "progress went backwards: {progress:?}");
-    let between: Vec<f64> = progress.iter().copied().filter(|p| *p > 0.0 && *p < 100.0).collect();
-    assert!(!between.is_empty(), "no progress between 0 and 100 was seen: {progress:?}");
+    assert!(
+        statuses.contains(&"downloading".to_string()),
+        "{statuses:?}"
+    );
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "progress went backwards: {progress:?}"
+    );
+    let between: Vec<f64> = progress
+        .iter()
+        .copied()
+        .filter(|p| *p > 0.0 && *p < 100.0)
+        .collect();
+    assert!(
+        !between.is_empty(),
+        "no progress between 0 and 100 was seen: {progress:?}"
+    );
     assert_eq!(progress.last(), Some(&100.0));
     // Throttled: a few events a second, not one per progress line.
     assert!(progress.len() < 40, "{} events", progress.len());
 
     // A removal is announced too.
-    assert_eq!(delete(&server.url(&format!("/api/downloads/{id}/remove"))).status, 200);
+    assert_eq!(
+        delete(&server.url(&format!("/api/downloads/{id}/remove"))).status,
+        200
+    );
     let (name, data) = loop {
         let e = events.next();
         if e.0 != "task" {
@@ -108,7 +136,9 @@ fn the_event_stream_follows_a_real_download() {
 fn a_stuck_event_reader_does_not_delay_other_requests() {
     let server = Server::start(&[]);
     // Readers that never read: their socket buffers fill, their threads block, nobody else's.
-    let stuck: Vec<_> = (0..4).map(|_| http_open("GET", &server.url("/api/events"), &[], None).unwrap()).collect();
+    let stuck: Vec<_> = (0..4)
+        .map(|_| http_open("GET", &server.url("/api/events"), &[], None).unwrap())
+        .collect();
     let tools = TempDir::new("fake");
     let fake = fake_ytdlp(
         tools.path(),
@@ -117,16 +147,25 @@ fn a_stuck_event_reader_does_not_delay_other_requests() {
          exit 1",
     );
     let busy = Server::start(&["--yt-dlp", fake.to_str().unwrap()]);
-    let _stuck_busy: Vec<_> = (0..4).map(|_| http_open("GET", &busy.url("/api/events"), &[], None).unwrap()).collect();
+    let _stuck_busy: Vec<_> = (0..4)
+        .map(|_| http_open("GET", &busy.url("/api/events"), &[], None).unwrap())
+        .collect();
     for i in 0..20 {
-        let r = post_json(&busy.url("/api/download"), &json!({ "url": format!("http://127.0.0.1:9/v{i}") }));
+        let r = post_json(
+            &busy.url("/api/download"),
+            &json!({ "url": format!("http://127.0.0.1:9/v{i}") }),
+        );
         assert_eq!(r.status, 200);
     }
     for _ in 0..20 {
         let start = Instant::now();
         assert_eq!(get(&busy.url("/api/downloads")).status, 200);
         assert_eq!(get(&server.url("/api/health")).status, 200);
-        assert!(start.elapsed() < Duration::from_secs(2), "a request waited {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "a request waited {:?}",
+            start.elapsed()
+        );
     }
     drop(stuck);
 }
@@ -134,7 +173,9 @@ fn a_stuck_event_reader_does_not_delay_other_requests() {
 #[test]
 fn event_streams_are_capped() {
     let server = Server::start(&[]);
-    let open: Vec<_> = (0..32).map(|_| http_open("GET", &server.url("/api/events"), &[], None).unwrap()).collect();
+    let open: Vec<_> = (0..32)
+        .map(|_| http_open("GET", &server.url("/api/events"), &[], None).unwrap())
+        .collect();
     assert!(open.iter().all(|(r, _)| r.status == 200));
     let refused = get(&server.url("/api/events"));
     assert_eq!(refused.status, 503);
@@ -144,7 +185,10 @@ fn event_streams_are_capped() {
     // The slots come back once the server notices the readers are gone (next event or
     // keep-alive); a new task event makes every stream write at once.
     let freed = wait_until(Duration::from_secs(20), || {
-        let _ = post_json(&server.url("/api/download"), &json!({ "url": "http://127.0.0.1:9/x" }));
+        let _ = post_json(
+            &server.url("/api/download"),
+            &json!({ "url": "http://127.0.0.1:9/x" }),
+        );
         let (r, _) = http_open("GET", &server.url("/api/events"), &[], None).unwrap();
         r.status == 200
     });
@@ -180,7 +224,11 @@ echo "OTFILE \"$dir/Resumable__$id.mp4\""
     let data = TempDir::new("data");
     let args = ["--yt-dlp", fake.to_str().unwrap()];
     let mut server = Server::start_in(data.path(), &args);
-    let id = post_json(&server.url("/api/download"), &json!({ "url": "http://127.0.0.1:9/long" })).json()["id"]
+    let id = post_json(
+        &server.url("/api/download"),
+        &json!({ "url": "http://127.0.0.1:9/long" }),
+    )
+    .json()["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -188,7 +236,11 @@ echo "OTFILE \"$dir/Resumable__$id.mp4\""
         get(&server.url(&format!("/api/downloads/{id}"))).json()["progress"] == 40.0
     });
     assert!(running);
-    let child: i32 = std::fs::read_to_string(&pids).unwrap().trim().parse().unwrap();
+    let child: i32 = std::fs::read_to_string(&pids)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
 
     let start = Instant::now();
     let status = server.stop().expect("the server exited");
@@ -196,12 +248,19 @@ echo "OTFILE \"$dir/Resumable__$id.mp4\""
     eprintln!("SIGTERM to exit: {took:?}");
     assert!(status.success(), "exit status {status:?}");
     assert!(took < Duration::from_secs(10), "stopping took {took:?}");
-    assert!(std::fs::read_to_string(format!("/proc/{child}/stat")).is_err(), "yt-dlp outlived the server");
+    assert!(
+        std::fs::read_to_string(format!("/proc/{child}/stat")).is_err(),
+        "yt-dlp outlived the server"
+    );
     // The journal keeps the task active (with its progress), and the .part for the resume.
-    let journal: Value = serde_json::from_slice(&std::fs::read(data.path().join("tasks.json")).unwrap()).unwrap();
+    let journal: Value =
+        serde_json::from_slice(&std::fs::read(data.path().join("tasks.json")).unwrap()).unwrap();
     assert_eq!(journal[0]["status"], "downloading");
     assert_eq!(journal[0]["progress"], 40.0);
-    assert!(data.path().join(format!("downloads/Resumable__{id}.mp4.part")).exists());
+    assert!(data
+        .path()
+        .join(format!("downloads/Resumable__{id}.mp4.part"))
+        .exists());
 
     let server = Server::start_in(data.path(), &args);
     let task = server.poll_task(&id, Duration::from_secs(30));

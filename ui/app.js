@@ -195,25 +195,21 @@
 
   ui.tokenBannerButton.addEventListener('click', openTokenDialog);
 
+  // "Later" is a plain button: Enter in the token field must save, not dismiss.
+  $('token-later').addEventListener('click', () => ui.tokenDialog.close('later'));
+
   ui.tokenForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    const action = event.submitter ? event.submitter.value : 'save';
-    if (action !== 'save') {
-      ui.tokenDialog.close('later');
-      return;
-    }
     const token = ui.tokenInput.value.trim();
-    // The server compares the cookie value as sent, so only cookie-safe characters can work.
-    if (!token || !/^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]+$/.test(token)) {
-      setText(ui.tokenError, token
-        ? 'This token has characters a cookie cannot carry (spaces, quotes, commas, semicolons or backslashes).'
-        : 'Enter the token.');
+    if (!token) {
+      setText(ui.tokenError, 'Enter the token.');
       setHidden(ui.tokenError, false);
       ui.tokenInput.focus();
       return;
     }
     const secure = location.protocol === 'https:' ? '; Secure' : '';
-    document.cookie = TOKEN_COOKIE + '=' + token + '; path=/; max-age=31536000; SameSite=Strict' + secure;
+    // Percent-encoded, so spaces, quotes or semicolons survive; the server decodes it.
+    document.cookie = TOKEN_COOKIE + '=' + encodeURIComponent(token) + '; path=/; max-age=31536000; SameSite=Strict' + secure;
     ui.tokenDialog.close('save');
     setHidden(ui.tokenBanner, true);
     const waiters = tokenWaiters;
@@ -283,8 +279,10 @@
     files.hidden = true;
     const playerSlot = make('div', 'player-slot');
 
-    body.append(title, source, meta, progressRow, error, notice, actions, files);
-    el.append(thumb, body, playerSlot);
+    const foot = make('div', 'card-foot');
+    body.append(title, source, meta);
+    foot.append(progressRow, error, notice, actions, files);
+    el.append(thumb, body, foot, playerSlot);
 
     const entry = {
       task: null,
@@ -381,11 +379,10 @@
     setText(r.error, errorText);
     setHidden(r.error, !errorText);
 
-    renderActions(entry, task);
-    renderFiles(entry, task);
-
     // A running player whose file went away (retry, error) is closed.
     if (entry.player && task.status !== 'completed') closePlayer(entry);
+    renderActions(entry, task);
+    renderFiles(entry, task);
 
     if (prev && prev.status !== task.status && loaded) {
       const name = shorten(displayTitle(task), 80);
@@ -408,7 +405,7 @@
   function renderActions(entry, task) {
     const files = mediaFiles(task);
     const single = task.status === 'completed' && files.length === 1;
-    const key = [task.status, single ? files[0].filename : '', entry.player ? 'open' : ''].join('|');
+    const key = [task.status, single ? files[0].filename : '', entry.player ? 'open' : '', displayTitle(task)].join('|');
     if (entry.actionsKey === key) return;
     entry.actionsKey = key;
     const box = entry.refs.actions;
@@ -559,16 +556,35 @@
 
   let seq = 0;
 
+  const RANK = { pending: 0, downloading: 1, processing: 2, completed: 3, error: 3, cancelled: 3 };
+
+  // `next` is older than `cur`. Times have one-second steps, so within one second the order
+  // of a run decides: pending → downloading → processing → an end, and progress only grows;
+  // from an end only a retry (pending) goes on.
+  function isStale(cur, next) {
+    if (!cur.updated_at || !next.updated_at) return false;
+    if (next.updated_at !== cur.updated_at) return next.updated_at < cur.updated_at;
+    const a = RANK[cur.status];
+    const b = RANK[next.status];
+    if (a === undefined || b === undefined) return false;
+    if (a === 3) return b !== 3 && next.status !== 'pending';
+    if (b !== a) return b < a;
+    return (Number(next.progress) || 0) < (Number(cur.progress) || 0);
+  }
+
   // Adds or updates one task; only its own card is touched.
   function upsert(task, opts) {
     if (!task || typeof task.id !== 'string') return;
     const existing = cards.get(task.id);
     if (existing) {
       const cur = existing.task;
-      // A stale event (sent again around a reconnect) must not move a task backwards.
-      if (cur.updated_at && task.updated_at && task.updated_at < cur.updated_at) return;
+      // A stale copy (an event sent again around a reconnect, or the POST answer arriving
+      // after the stream's newer events) must not move a task backwards. Full lists are
+      // authoritative and skip this check.
+      if (!(opts && opts.authoritative) && isStale(cur, task)) return;
       task._seq = cur._seq;
       renderCard(existing, task);
+      if (cur.status !== task.status) updateCounts();
       return;
     }
     task._seq = ++seq;
@@ -615,7 +631,7 @@
     tasks.forEach((t) => {
       if (t && typeof t.id === 'string') {
         seen.add(t.id);
-        upsert(t, { deferPlacement: true });
+        upsert(t, { deferPlacement: true, authoritative: true });
       }
     });
     for (const id of Array.from(cards.keys())) {
@@ -753,9 +769,10 @@
     dialog.showModal();
   }
 
+  $('confirm-keep').addEventListener('click', () => ui.confirmDialog.close('cancel'));
   ui.confirmDialog.querySelector('form').addEventListener('submit', (event) => {
     event.preventDefault();
-    ui.confirmDialog.close(event.submitter ? event.submitter.value : 'cancel');
+    ui.confirmDialog.close(event.submitter && event.submitter.value === 'remove' ? 'remove' : 'cancel');
   });
 
   async function removeOnServer(entry) {
@@ -791,6 +808,7 @@
   let polling = false;
   let reconnectTimer = null;
   let snapshotTimer = null;
+  let lastSnapshotAt = -1;
 
   function setConnection(state, text) {
     if (ui.connection.dataset.state !== state) ui.connection.dataset.state = state;
@@ -822,6 +840,7 @@
         return;
       }
       stopPolling();
+      lastSnapshotAt = performance.now();
       reconcile(tasks);
       setConnection('live', 'Live updates on');
     });
@@ -872,10 +891,13 @@
   async function pollOnce() {
     if (polling) return;
     polling = true;
+    const asked = performance.now();
     try {
       const r = await api('/api/downloads');
       if (r.ok) {
-        reconcile(await r.json());
+        const tasks = await r.json();
+        // A snapshot that came in meanwhile is newer than this answer.
+        if (lastSnapshotAt < asked) reconcile(tasks);
         if (pollTimer !== null) setConnection('polling', 'Live updates interrupted: checking every 2 s');
       } else {
         setConnection('offline', 'The server answered ' + r.status + ': retrying');
@@ -960,6 +982,9 @@
     if (audio) body.audio_format = ui.audioFormat.value;
     ui.addButton.disabled = true;
     ui.form.setAttribute('aria-busy', 'true');
+    // The event stream may deliver a new task before this answer: what was listed before the
+    // request tells a new download from one the server already had running.
+    const before = new Set(cards.keys());
     try {
       const r = await api('/api/download', {
         method: 'POST',
@@ -972,15 +997,16 @@
         return;
       }
       const task = await r.json();
-      const known = cards.has(task.id);
+      const known = before.has(task.id);
       markLoaded();
       upsert(task);
       ui.url.value = '';
       announce(known ? 'That link is already being downloaded.' : 'Added: ' + shorten(url, 80));
       const entry = cards.get(task.id);
       if (entry) {
+        entry.el.classList.remove('is-new');
+        void entry.el.offsetWidth; // restart the highlight animation
         entry.el.classList.add('is-new');
-        window.setTimeout(() => entry.el.classList.remove('is-new'), 1500);
         if (known) showNotice(entry, 'Already in the list with these options.');
       }
     } catch (_) {
