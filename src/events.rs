@@ -204,14 +204,7 @@ mod tests {
     use crate::tasks::{Request, Status};
 
     fn task(id: &str, status: Status, progress: f64) -> Task {
-        let req = Request {
-            url: "http://x.test/v".into(),
-            download_type: "video".into(),
-            quality: "best".into(),
-            format_id: None,
-            audio_format: None,
-            subtitles: Vec::new(),
-        };
+        let req = Request::best_video("http://x.test/v");
         let mut t = Task::new(id.into(), req, "2026-12-03T14:00:00Z".into());
         t.status = status;
         t.progress = progress;

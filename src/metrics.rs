@@ -77,14 +77,7 @@ mod tests {
         m.record(206, 5);
         m.record(404, 1);
         m.record(999, 0);
-        let req = Request {
-            url: "http://x.test/v".into(),
-            download_type: "video".into(),
-            quality: "best".into(),
-            format_id: None,
-            audio_format: None,
-            subtitles: Vec::new(),
-        };
+        let req = Request::best_video("http://x.test/v");
         let mut done = Task::new("a".into(), req.clone(), "t".into());
         done.status = Status::Completed;
         done.downloaded_bytes = 100;

@@ -153,14 +153,7 @@ pub fn adopt(downloads: &Path, thumbnails_dir: &Path, known: &HashSet<String>) -
         .map(|(id, mut entries)| {
             entries.sort();
             let when = rfc3339(entries.iter().map(|e| e.mtime).max().unwrap_or(0));
-            let request = Request {
-                url: String::new(),
-                download_type: "video".into(),
-                quality: "best".into(),
-                format_id: None,
-                audio_format: None,
-                subtitles: Vec::new(),
-            };
+            let request = Request::best_video("");
             let mut t = Task::new(id.clone(), request, when.clone());
             t.status = Status::Completed;
             t.progress = 100.0;

@@ -129,6 +129,20 @@ pub struct Task {
     pub updated_at: Option<String>,
 }
 
+impl Request {
+    /// A video at its best quality: what a bare `{"url": ...}` asks for.
+    pub fn best_video(url: &str) -> Request {
+        Request {
+            url: url.to_string(),
+            download_type: "video".into(),
+            quality: "best".into(),
+            format_id: None,
+            audio_format: None,
+            subtitles: Vec::new(),
+        }
+    }
+}
+
 impl Task {
     pub fn new(id: String, req: Request, now: String) -> Task {
         Task {

@@ -128,14 +128,7 @@ mod tests {
 
     #[test]
     fn bodies_and_signatures() {
-        let req = Request {
-            url: "http://x.test/v".into(),
-            download_type: "video".into(),
-            quality: "best".into(),
-            format_id: None,
-            audio_format: None,
-            subtitles: vec![],
-        };
+        let req = Request::best_video("http://x.test/v");
         let mut t = Task::new("id-1".into(), req, "2026-12-03T14:00:00Z".into());
         t.status = Status::Error;
         t.error_message = Some("ERROR: gone".into());

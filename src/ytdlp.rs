@@ -356,17 +356,6 @@ pub fn is_thumbnail_extension_error(line: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn req(url: &str) -> Request {
-        Request {
-            url: url.into(),
-            download_type: "video".into(),
-            quality: "best".into(),
-            format_id: None,
-            audio_format: None,
-            subtitles: Vec::new(),
-        }
-    }
-
     fn args(inv: &Invocation) -> Vec<String> {
         download_args(inv)
             .into_iter()
@@ -376,7 +365,7 @@ mod tests {
 
     #[test]
     fn the_url_comes_last_after_a_double_dash() {
-        let r = req("--exec=rm -rf /");
+        let r = Request::best_video("--exec=rm -rf /");
         let a = args(&Invocation {
             request: &r,
             task_id: "abc",
@@ -404,40 +393,48 @@ mod tests {
 
     #[test]
     fn quality_and_audio_choose_formats() {
-        let mut r = req("https://x.test/v");
-        r.quality = "720p".into();
-        let inv = |r: &'static Request, ff: bool| Invocation {
-            request: r,
-            task_id: "abc",
-            downloads_dir: Path::new("/d"),
-            ffmpeg: ff.then(|| Path::new("/usr/bin/ffmpeg")),
-            write_thumbnail: false,
-            cookies: None,
+        let with_ffmpeg = |r: &Request| {
+            args(&Invocation {
+                request: r,
+                task_id: "abc",
+                downloads_dir: Path::new("/d"),
+                ffmpeg: Some(Path::new("/usr/bin/ffmpeg")),
+                write_thumbnail: false,
+                cookies: None,
+            })
         };
-        let r: &'static Request = Box::leak(Box::new(r));
-        let a = args(&inv(r, true));
-        assert!(a
-            .windows(2)
-            .any(|w| w == ["-f", "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"]));
-        assert!(a
-            .windows(2)
-            .any(|w| w == ["--merge-output-format", "mp4/mkv"]));
+        let has = |a: &[String], pair: [&str; 2]| a.windows(2).any(|w| w == pair);
+        let mut r = Request::best_video("https://x.test/v");
+        r.quality = "720p".into();
+        let a = with_ffmpeg(&r);
+        assert!(has(
+            &a,
+            ["-f", "bv*[height<=720]+ba/b[height<=720]/bv*+ba/b"]
+        ));
+        assert!(has(&a, ["--merge-output-format", "mp4/mkv"]));
         assert!(!a.contains(&"--write-thumbnail".to_string()));
-        let mut audio = req("https://x.test/v");
+        assert!(!a.contains(&"--write-subs".to_string()));
+
+        let mut audio = Request::best_video("https://x.test/v");
         audio.download_type = "audio".into();
         audio.quality = "192".into();
         audio.audio_format = Some("mp3".into());
-        let audio: &'static Request = Box::leak(Box::new(audio));
-        let a = args(&inv(audio, true));
-        assert!(a.windows(2).any(|w| w == ["-f", "ba/b"]));
-        assert!(a.windows(2).any(|w| w == ["--audio-format", "mp3"]));
-        assert!(a.windows(2).any(|w| w == ["--audio-quality", "192K"]));
-        let mut own = req("https://x.test/v");
+        let a = with_ffmpeg(&audio);
+        assert!(has(&a, ["-f", "ba/b"]));
+        assert!(has(&a, ["--audio-format", "mp3"]));
+        assert!(has(&a, ["--audio-quality", "192K"]));
+
+        let mut own = Request::best_video("https://x.test/v");
         own.format_id = Some("137+140".into());
-        let own: &'static Request = Box::leak(Box::new(own));
-        assert!(args(&inv(own, true))
-            .windows(2)
-            .any(|w| w == ["-f", "137+140"]));
+        assert!(has(&with_ffmpeg(&own), ["-f", "137+140"]));
+
+        let mut subs = Request::best_video("https://x.test/v");
+        subs.subtitles = vec!["en".into(), "es".into()];
+        let a = with_ffmpeg(&subs);
+        assert!(a
+            .windows(3)
+            .any(|w| w == ["--write-subs", "--sub-langs", "en,es"]));
+        assert!(has(&a, ["--convert-subs", "vtt"]));
     }
 
     #[test]
