@@ -97,6 +97,8 @@ fn run(cfg: config::Config) -> Result<(), String> {
         read_timeout: Some(Duration::from_secs(cfg.read_timeout_secs)),
         write_timeout: Some(Duration::from_secs(cfg.write_timeout_secs)),
         max_connections: cfg.max_connections,
+        // Every body we accept is read by the connection's thread, never by an HTTP worker.
+        max_buffered_body: server::MAX_BODY,
         ..tiny_http::ServerConfig::new(tiny_http::ConfigListenAddr::IP(vec![cfg.listen]), None)
     })
     .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;

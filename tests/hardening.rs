@@ -1,7 +1,8 @@
 //! Hostile and broken clients against the real server (CASES.md BR-48, BR-49, BR-51 and the
-//! tiny_http faults in DESIGN.md "Known traps"). Each test covers changes listed in
-//! vendor/tiny_http/PATCHES.md, and each ends by checking that the process is still alive,
-//! still answers `GET /api/health`, and that its memory (VmRSS) grew by a few MB at most.
+//! tiny_http faults in DESIGN.md "Known traps"). Each test covers changes listed (and
+//! numbered) in vendor/tiny_http/PATCHES.md, and each ends by checking that the process is
+//! alive, still answers `GET /api/health` at once, and grew its memory (VmRSS) by a few MB at
+//! most.
 //!
 //! Clients are raw `TcpStream`s so the tests see exactly what went over the wire. Lines
 //! starting `HARDENING|` record each attack with the measured answer, time and RSS delta; run
@@ -314,7 +315,7 @@ fn connect_small_rcvbuf(server: &Server) -> TcpStream {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 1: an unread body is never allocated at its declared length, nor read at length.
+// Change 1: an unread body is neither allocated at its declared length nor read.
 
 /// `Content-Length: 99999999999999` aborted the process ("memory allocation of 99999999999999
 /// bytes failed" in tiny_http's `EqualReader::drop`), on any route that does not read the body.
@@ -455,7 +456,7 @@ fn br48_huge_bodies_are_refused_without_being_read() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 2: a response to a request whose body was left unread says `Connection: close`, and
+// Change 1: a response to a request whose body was left unread says `Connection: close`, and
 // the connection is closed after it: leftover body bytes are never parsed as a request.
 
 /// BR-49: a request whose body is rejected, then a pipelined `GET /api/downloads` on the same
@@ -559,6 +560,9 @@ fn br49_an_unread_body_never_becomes_the_next_request() {
     assert_healthy(&server, rss0, "BR-49");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Change 7: bodies up to 64 KiB are read before a worker sees the request.
+
 /// Bodies up to 64 KiB are read by the connection's own thread before a worker sees the
 /// request, `Expect: 100-continue` included (the `100 Continue` is sent first): a client that
 /// waits for it gets it, then its answer; one that declares 10 GB gets 413 and no `100`.
@@ -621,7 +625,7 @@ fn expect_100_continue_is_honoured_for_bodies_read_up_front() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 3: limits on the request head, and bytes a head may not hold.
+// Change 3: limits on the request head, and bytes a head may not hold.
 
 /// BR-48 (c) and (d), and the issue's variants: a 1 MB and a 64 MiB header line, 200 headers
 /// of 8 KB, thousands of small headers, a 1 MB request line. Each is answered (414/431) or
@@ -770,7 +774,8 @@ fn malformed_request_heads_get_4xx_never_a_crash() {
         ),
         (
             "Expect: 200-ok",
-            b"POST /api/download HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}",
+            b"POST /api/download HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\
+              Content-Length: 2\r\n\r\n{}",
             &[417],
         ),
     ];
@@ -805,7 +810,8 @@ fn malformed_request_heads_get_4xx_never_a_crash() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 2 (timeouts): read and write timeouts on every connection.
+// Change 2: read and write timeouts on every connection (and changes 7 and 8: 64 quiet
+// clients).
 
 /// With `--read-timeout-secs 2`: an idle keep-alive connection is closed without a word; a
 /// head trickled one byte at a time (each read succeeds) still gets 408 once the whole head
@@ -966,7 +972,7 @@ fn sixty_four_half_requests_do_not_pin_the_server() {
     assert_eq!(resp.status, 200);
     assert!(took < Duration::from_secs(1), "health took {took:?}");
     report(
-        "GET /api/health while 64 clients sit on half a request (head, or body: small, 40 KB, chunked)",
+        "GET /api/health while 64 clients sit on half a request (head; small, 40 KB, chunked body)",
         "200",
         took,
         rss_kb(&server) - rss0,
@@ -1010,7 +1016,7 @@ fn sixty_four_half_requests_do_not_pin_the_server() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 5: a cap on open connections.
+// Change 5: a cap on open connections (and change 8: thread counts).
 
 /// With `--max-connections 8`: eight idle connections fill the server; a ninth gets 503 with
 /// `Connection: close` at once and no thread; once the eight close, requests work again.
@@ -1069,7 +1075,7 @@ fn connections_past_the_cap_get_503_at_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 4: accept() errors are logged and survived.
+// Change 4: accept() errors are logged and survived.
 
 /// The server's open-file soft limit is lowered (prlimit) so that, first, an accepted socket
 /// cannot be cloned (tiny_http panicked on its accept thread there), then accept() itself fails
@@ -1160,13 +1166,15 @@ fn accept_errors_are_logged_and_survived() {
     // No free descriptor: accept() fails with EMFILE; the clients wait in the backlog.
     set_soft(limit_with_free(0));
     let mut clients = Vec::new();
-    for _ in 0..10 {
+    for n in 0..10 {
         let mut s = connect(&server);
         let _ = s.write_all(request);
         clients.push(s);
-        if wait_until(Duration::from_millis(500), || {
-            server.stderr().contains("Error accepting new client")
-        }) {
+        if n >= 2
+            && wait_until(Duration::from_millis(500), || {
+                server.stderr().contains("Error accepting new client")
+            })
+        {
             break;
         }
     }
@@ -1186,7 +1194,7 @@ fn accept_errors_are_logged_and_survived() {
         answered += usize::from(outcome(&mut s));
     }
     assert!(
-        answered + 1 >= waiting,
+        answered + 1 >= waiting && answered >= 2,
         "{answered}/{waiting} answered once descriptors were back"
     );
     let log = server.stderr();
@@ -1205,7 +1213,7 @@ fn accept_errors_are_logged_and_survived() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Patch 6: chunked bodies are bounded.
+// Change 6: chunked bodies are bounded.
 
 /// With `--read-timeout-secs 2`: a chunked body that never ends (fast), one that stops, an
 /// endless chunk-size line and an endless chunk extension are each answered and closed within
@@ -1292,7 +1300,7 @@ fn chunked_bodies_that_never_end_are_bounded() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// BR-51: clients that drop out in the middle of a stream.
+// BR-51: clients that drop out in the middle of a stream (changes 1, 2 and 8 together).
 
 /// 200 times: GET a 2 MB file with `Range: bytes=0-`, read 64 KB, close (every third with an
 /// RST via SO_LINGER 0). Threads and open fds go back to where they were; no panic; a normal
@@ -1355,4 +1363,42 @@ fn br51_clients_dropping_out_mid_stream_leak_nothing() {
         rss_kb(&server) - rss0,
     );
     assert_healthy(&server, rss0, "BR-51");
+}
+
+/// Refusals made before a request reaches the router still speak the API's JSON error shape.
+#[test]
+fn refusals_of_a_head_are_json_errors() {
+    let server = start(&[]);
+    let long_url = format!(
+        "GET /api/video/info?url={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(9000)
+    );
+    let wide_header = format!(
+        "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "b".repeat(9000)
+    );
+    for (raw, status, code) in [
+        (long_url.as_str(), 414, "uri_too_long"),
+        (wide_header.as_str(), 431, "request_header_fields_too_large"),
+        (
+            "GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n",
+            505,
+            "http_version_not_supported",
+        ),
+    ] {
+        let bytes = raw_request(&server.base_url(), raw.as_bytes()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+        assert_eq!(v["code"], code, "{v}");
+        assert!(v["detail"].is_string());
+    }
+    assert_eq!(get(&server.url("/api/health")).status, 200);
 }

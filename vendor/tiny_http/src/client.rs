@@ -286,9 +286,18 @@ impl ClientConnection {
     /// offlinetube patch: answers `code` with `Connection: close` to a request that is not read
     /// any further; the caller then ends the connection.
     fn refuse(&mut self, code: u16, version: HTTPVersion, send_body: bool) {
-        use crate::{Response, StatusCode};
+        use crate::{Header, Response, StatusCode};
         let writer = self.sink.next().unwrap();
-        let mut response = Response::new_empty(StatusCode(code));
+        // offlinetube patch: the API's JSON error shape, so that every refusal reads alike.
+        let status = StatusCode(code);
+        let detail = status.default_reason_phrase();
+        let name = detail.to_ascii_lowercase().replace([' ', '-'], "_");
+        let body = format!(r#"{{"detail":"{detail}","code":"{name}"}}"#);
+        let json = Header::from_bytes(&b"Content-Type"[..], &b"application/json; charset=utf-8"[..]);
+        let mut response = Response::from_data(body).with_status_code(status);
+        if let Ok(h) = json {
+            response.add_header(h);
+        }
         response.add_connection_close();
         response
             .raw_print(writer, version, &[], !send_body, None)

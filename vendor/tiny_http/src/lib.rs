@@ -368,7 +368,7 @@ impl Server {
             let tasks_pool = util::TaskPool::new();
             // offlinetube patch: connections being served, for the cap.
             let open = Arc::new(AtomicUsize::new(0));
-            let mut accept_errors = AcceptErrors::default();
+            let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
@@ -383,7 +383,7 @@ impl Server {
                         }
                         // offlinetube patch: past the cap, a short refusal and no thread.
                         if open.load(Ordering::Acquire) >= limits.max_connections {
-                            refuse_connection(sock, limits.max_connections);
+                            refuse_connection(sock, limits.max_connections, &mut refusals);
                             continue;
                         }
                         let guard = OpenConnection::new(&open);
@@ -448,7 +448,7 @@ impl Server {
                     // used to end this loop for good (and hand the error to one `recv()`).
                     // It is logged and survived; on a lack of resources the loop pauses
                     // briefly instead of spinning.
-                    Err(e) => accept_errors.survive(&e),
+                    Err(e) => survive_accept_error(&e, &mut accept_errors),
                 }
             }
             log::debug!("Terminating accept thread");
@@ -535,10 +535,19 @@ impl Drop for OpenConnection {
 
 /// offlinetube patch: answers a connection over the cap with 503 and closes it, on the accept
 /// thread (a fresh socket's send buffer is empty, and the write timeout bounds it anyway).
-fn refuse_connection(mut sock: Connection, max: usize) {
+fn refuse_connection(mut sock: Connection, max: usize, throttle: &mut Throttle) {
     use std::io::{Read, Write};
-    log::warn!("{} connections open; refusing a new one with 503", max);
-    let body = r#"{"detail":"Too many open connections, try again shortly","code":"too_many_connections"}"#;
+    if let Some(more) = throttle.due() {
+        log::warn!(
+            "{} connections open; refusing a new one with 503 ({} more since the last report)",
+            max,
+            more
+        );
+    }
+    let body = concat!(
+        r#"{"detail":"Too many open connections, try again shortly","#,
+        r#""code":"too_many_connections"}"#
+    );
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\
          Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
@@ -562,39 +571,52 @@ fn refuse_connection(mut sock: Connection, max: usize) {
     }
 }
 
-/// offlinetube patch: accept() errors are logged (the first at once, then at most one line
-/// every 10 s with a count) and survived.
+/// offlinetube patch: a log line at once, then at most one every 10 s, which counts the
+/// events not logged meanwhile (a flood of failed accepts or refusals must not flood the log).
 #[derive(Default)]
-struct AcceptErrors {
-    last_logged: Option<Instant>,
-    since_logged: u64,
+struct Throttle {
+    last: Option<Instant>,
+    unlogged: u64,
 }
 
-impl AcceptErrors {
-    fn survive(&mut self, e: &IoError) {
-        self.since_logged += 1;
+impl Throttle {
+    /// `Some(events not logged since the last line)` when this event is to be logged.
+    fn due(&mut self) -> Option<u64> {
         if self
-            .last_logged
+            .last
             .map_or(true, |t| t.elapsed() >= Duration::from_secs(10))
         {
-            log::error!(
-                "Error accepting new client ({} since the last report): {}",
-                self.since_logged,
-                e
-            );
-            self.last_logged = Some(Instant::now());
-            self.since_logged = 0;
-        }
-        match e.kind() {
-            // The client went away before it was accepted, or a signal: nothing to wait for.
-            IoErrorKind::ConnectionAborted
-            | IoErrorKind::ConnectionReset
-            | IoErrorKind::Interrupted
-            | IoErrorKind::WouldBlock => {}
-            // EMFILE, ENFILE, ENOBUFS, ENOMEM, ...: wait for resources to come back.
-            _ => thread::sleep(Duration::from_millis(100)),
+            self.last = Some(Instant::now());
+            Some(std::mem::take(&mut self.unlogged))
+        } else {
+            self.unlogged += 1;
+            None
         }
     }
+}
+
+/// offlinetube patch: accept() errors are logged and survived. A client that went away before
+/// it was accepted is only a debug line; a lack of resources (EMFILE, ENFILE, ENOBUFS, ...) is
+/// an error, throttled, and the loop pauses briefly each time instead of spinning.
+fn survive_accept_error(e: &IoError, throttle: &mut Throttle) {
+    if matches!(
+        e.kind(),
+        IoErrorKind::ConnectionAborted
+            | IoErrorKind::ConnectionReset
+            | IoErrorKind::Interrupted
+            | IoErrorKind::WouldBlock
+    ) {
+        log::debug!("Error accepting new client: {}", e);
+        return;
+    }
+    if let Some(more) = throttle.due() {
+        log::error!(
+            "Error accepting new client: {} ({} more since the last report)",
+            e,
+            more
+        );
+    }
+    thread::sleep(Duration::from_millis(100));
 }
 
 impl Iterator for IncomingRequests<'_> {
