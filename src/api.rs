@@ -91,7 +91,11 @@ pub fn route(app: &App, req: &Req) -> Reply {
             return page;
         }
         if req.path == "/metrics" {
-            let text = app.metrics.render(&app.store.list());
+            let live = crate::metrics::Live {
+                connections: app.server.num_connections(),
+                event_streams: app.hub.open_streams(),
+            };
+            let text = app.metrics.render(&app.store.list(), &live);
             return Reply {
                 status: 200,
                 headers: vec![(

@@ -18,6 +18,8 @@ pub struct App {
     pub tools: Tools,
     pub hub: Arc<Hub>,
     pub discovery: Discovery,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
+    /// The listener, for its count of open connections.
+    pub server: Arc<tiny_http::Server>,
     pub updater: Updater,
 }

@@ -57,6 +57,10 @@ impl Hub {
         self.subscribers.load(Ordering::Relaxed) > 0
     }
 
+    pub fn open_streams(&self) -> usize {
+        self.streams.load(Ordering::SeqCst)
+    }
+
     /// A slot for one more stream, unless `max` are open already.
     pub fn open_stream(self: &Arc<Self>, max: usize) -> Option<StreamSlot> {
         let taken = self

@@ -112,7 +112,8 @@ fn run(cfg: config::Config) -> Result<(), String> {
     let tools = tools::Tools::probe(&cfg.yt_dlp, &cfg.ffmpeg);
     let hub = Arc::new(events::Hub::default());
     events::start_flusher(Arc::clone(&hub));
-    let mut observers: Vec<Arc<dyn tasks::Observer>> = vec![hub.clone()];
+    let metrics = Arc::new(metrics::Metrics::default());
+    let mut observers: Vec<Arc<dyn tasks::Observer>> = vec![hub.clone(), metrics.clone()];
     if let Some(w) = webhooks::Webhooks::start(cfg.webhooks.clone(), cfg.webhook_secret.clone()) {
         log::info!("webhooks: {}", cfg.webhooks.join(", "));
         observers.push(w);
@@ -127,7 +128,8 @@ fn run(cfg: config::Config) -> Result<(), String> {
             Duration::from_secs(cfg.discovery_timeout_secs),
         ),
         queue: queue::Queue::default(),
-        metrics: metrics::Metrics::default(),
+        metrics,
+        server: Arc::new(server),
         updater: updater::Updater::default(),
         tools,
         cfg,
@@ -144,9 +146,8 @@ fn run(cfg: config::Config) -> Result<(), String> {
     queue::start_workers(&app);
     // The one line on stdout: where to reach the server (the port may have been chosen by the OS).
     println!("offlinetube listening on http://{addr}");
-    let server = Arc::new(server);
-    shutdown::on_signal(Arc::clone(&app), Arc::clone(&server));
-    server::serve(app, server);
+    shutdown::on_signal(Arc::clone(&app));
+    server::serve(app);
     log::info!("stopped");
     Ok(())
 }

@@ -1,16 +1,46 @@
-//! `/metrics` in the Prometheus text format: tasks by status, bytes downloaded, and HTTP
-//! answers by status class.
+//! `/metrics` in the Prometheus text format: tasks by status, downloads started and ended,
+//! bytes downloaded, HTTP answers by status class, open connections and event streams.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::tasks::{Status, Task};
+use crate::tasks::{Observer, Status, Task};
 
 #[derive(Default)]
 pub struct Metrics {
     /// Answers by status class: 1xx … 5xx.
     responses: [AtomicU64; 5],
     response_bytes: AtomicU64,
+    /// Runs that reached `downloading`, and runs that ended, by how.
+    started: AtomicU64,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    cancelled: AtomicU64,
+}
+
+/// Gauges read from elsewhere at the time of the scrape.
+pub struct Live {
+    pub connections: usize,
+    pub event_streams: usize,
+}
+
+impl Observer for Metrics {
+    fn wants(&self, state_change: bool) -> bool {
+        state_change
+    }
+
+    fn task_changed(&self, task: &Task, _state_change: bool) {
+        let counter = match task.status {
+            Status::Downloading => &self.started,
+            Status::Completed => &self.completed,
+            Status::Error => &self.failed,
+            Status::Cancelled => &self.cancelled,
+            Status::Pending | Status::Processing => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn task_removed(&self, _id: &str) {}
 }
 
 impl Metrics {
@@ -20,7 +50,7 @@ impl Metrics {
         self.response_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    pub fn render(&self, tasks: &[Task]) -> String {
+    pub fn render(&self, tasks: &[Task], live: &Live) -> String {
         let mut out = String::new();
         out.push_str("# HELP offlinetube_tasks Tasks by status.\n# TYPE offlinetube_tasks gauge\n");
         for status in Status::ALL {
@@ -40,6 +70,32 @@ impl Metrics {
              # TYPE offlinetube_downloaded_bytes gauge\n",
         );
         let _ = writeln!(out, "offlinetube_downloaded_bytes {downloaded}");
+        out.push_str(
+            "# HELP offlinetube_downloads_total Download runs started, and ended by outcome.\n\
+             # TYPE offlinetube_downloads_total counter\n",
+        );
+        for (event, n) in [
+            ("started", &self.started),
+            ("completed", &self.completed),
+            ("failed", &self.failed),
+            ("cancelled", &self.cancelled),
+        ] {
+            let _ = writeln!(
+                out,
+                "offlinetube_downloads_total{{event=\"{event}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let _ = write!(
+            out,
+            "# HELP offlinetube_open_connections Client connections open now.\n\
+             # TYPE offlinetube_open_connections gauge\n\
+             offlinetube_open_connections {}\n\
+             # HELP offlinetube_event_streams Server-Sent Event streams open now.\n\
+             # TYPE offlinetube_event_streams gauge\n\
+             offlinetube_event_streams {}\n",
+            live.connections, live.event_streams
+        );
         out.push_str(
             "# HELP offlinetube_http_responses_total HTTP answers by status class.\n\
              # TYPE offlinetube_http_responses_total counter\n",
@@ -82,7 +138,16 @@ mod tests {
         done.status = Status::Completed;
         done.downloaded_bytes = 100;
         let pending = Task::new("b".into(), req, "t".into());
-        let text = m.render(&[done, pending]);
+        m.task_changed(&pending, true);
+        let mut running = pending.clone();
+        running.status = Status::Downloading;
+        m.task_changed(&running, true);
+        m.task_changed(&done, true);
+        let live = Live {
+            connections: 3,
+            event_streams: 1,
+        };
+        let text = m.render(&[done, pending], &live);
         for line in [
             "offlinetube_tasks{status=\"completed\"} 1",
             "offlinetube_tasks{status=\"pending\"} 1",
@@ -92,6 +157,11 @@ mod tests {
             "offlinetube_http_responses_total{class=\"4xx\"} 1",
             "offlinetube_http_responses_total{class=\"5xx\"} 1",
             "offlinetube_http_response_bytes_total 16",
+            "offlinetube_downloads_total{event=\"started\"} 1",
+            "offlinetube_downloads_total{event=\"completed\"} 1",
+            "offlinetube_downloads_total{event=\"failed\"} 0",
+            "offlinetube_open_connections 3",
+            "offlinetube_event_streams 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

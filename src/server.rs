@@ -16,15 +16,15 @@ pub const MAX_BODY: usize = 64 * 1024;
 const MAX_EVENT_STREAMS: usize = 32;
 
 /// Answers requests on `http_threads` workers until `stop` is called.
-pub fn serve(app: Arc<App>, server: Arc<tiny_http::Server>) {
+pub fn serve(app: Arc<App>) {
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     for n in 0..app.cfg.http_threads {
-        let (app, server, done) = (Arc::clone(&app), Arc::clone(&server), done_tx.clone());
+        let (app, done) = (Arc::clone(&app), done_tx.clone());
         std::thread::Builder::new()
             .name(format!("http-{n}"))
             .spawn(move || {
                 loop {
-                    match server.recv() {
+                    match app.server.recv() {
                         Ok(rq) => handle(&app, rq),
                         Err(_) if app.queue.is_stopping() => break,
                         Err(e) => log::error!("receiving a request: {e}"),
@@ -53,9 +53,9 @@ pub fn serve(app: Arc<App>, server: Arc<tiny_http::Server>) {
 }
 
 /// Wakes every worker so that each ends after the request it is answering.
-pub fn stop(app: &App, server: &tiny_http::Server) {
+pub fn stop(app: &App) {
     for _ in 0..app.cfg.http_threads {
-        server.unblock();
+        app.server.unblock();
     }
 }
 

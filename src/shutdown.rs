@@ -31,7 +31,7 @@ pub fn block_signals() {
 }
 
 /// Waits on a thread of its own for SIGTERM or SIGINT, then stops the server.
-pub fn on_signal(app: Arc<App>, server: Arc<tiny_http::Server>) {
+pub fn on_signal(app: Arc<App>) {
     let spawned = std::thread::Builder::new()
         .name("shutdown".into())
         .spawn(move || {
@@ -44,7 +44,7 @@ pub fn on_signal(app: Arc<App>, server: Arc<tiny_http::Server>) {
             log::info!("signal {sig}: stopping");
             app.queue.stop_all();
             app.store.flush();
-            crate::server::stop(&app, &server);
+            crate::server::stop(&app);
         });
     if let Err(e) = spawned {
         log::error!("cannot watch for SIGTERM ({e}); stop the server with SIGKILL");

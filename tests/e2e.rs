@@ -93,6 +93,19 @@ fn a_page_becomes_a_stored_video_and_thumbnail() {
     assert_eq!(done.as_array().unwrap().len(), 1);
     let none = get(&server.url("/api/downloads?status=pending")).json();
     assert_eq!(none, json!([]));
+
+    let metrics = get(&server.url("/metrics")).text();
+    for line in [
+        "offlinetube_tasks{status=\"completed\"} 1",
+        "offlinetube_downloads_total{event=\"started\"} 1",
+        "offlinetube_downloads_total{event=\"completed\"} 1",
+        &format!("offlinetube_downloaded_bytes {}", clip.len()),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} not in\n{metrics}"
+        );
+    }
 }
 
 #[test]

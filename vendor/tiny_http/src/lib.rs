@@ -140,6 +140,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // offlinetube patch: connections being served (the accept thread counts them for the cap).
+    open: Arc<AtomicUsize>,
 }
 
 enum Message {
@@ -363,11 +366,13 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        // offlinetube patch: connections being served, for the cap and `num_connections`.
+        let open = Arc::new(AtomicUsize::new(0));
+        let inside_open = open.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
-            // offlinetube patch: connections being served, for the cap.
-            let open = Arc::new(AtomicUsize::new(0));
+            let open = inside_open;
             let (mut accept_errors, mut refusals) = (Throttle::default(), Throttle::default());
 
             log::debug!("Running accept thread");
@@ -459,6 +464,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            open,
         })
     }
 
@@ -477,9 +483,9 @@ impl Server {
     }
 
     /// Returns the number of clients currently connected to the server.
+    /// (offlinetube patch: upstream's was `unimplemented!()`.)
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
