@@ -667,9 +667,24 @@ fn cookies(app: &App, req: &Req) -> Reply {
     let path = crate::cookies::path_for(&app.cfg.state_file);
     match req.method.as_str() {
         "POST" => {
+            let kind = req.header("content-type").unwrap_or("text/plain");
+            let essence = kind
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if !matches!(essence.as_str(), "text/plain" | "application/octet-stream") {
+                return Reply::error(
+                    415,
+                    "Send the cookies.txt file itself, as text/plain",
+                    "unsupported_media_type",
+                );
+            }
             let Ok(text) = std::str::from_utf8(&req.body) else {
                 return Reply::error(400, "cookies.txt must be UTF-8 text", "invalid_cookies");
             };
+            let text = crate::cookies::without_bom(text);
             let summary = match crate::cookies::parse(text) {
                 Ok(s) => s,
                 Err(why) => {

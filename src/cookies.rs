@@ -26,6 +26,11 @@ pub fn path_for(state_file: &Path) -> PathBuf {
 
 /// Checks a Netscape cookies file: comments and blank lines, and cookie lines of seven
 /// tab-separated fields (domain, TRUE/FALSE, path, TRUE/FALSE, expiry, name, value).
+/// The text without the byte-order mark that editors on Windows put in front.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 pub fn parse(text: &str) -> Result<Summary, String> {
     let mut domains: Vec<String> = Vec::new();
     let mut cookies = 0;
@@ -127,6 +132,13 @@ mod tests {
         assert_eq!(s.domains, ["www.example.org", "youtube.com"]);
         let text = serde_json::to_string(&s).unwrap();
         assert!(!text.contains("secret-value") && !text.contains("f6=4"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored() {
+        let with_bom = format!("\u{feff}{GOOD}");
+        assert_eq!(without_bom(&with_bom), GOOD);
+        assert_eq!(without_bom(GOOD), GOOD);
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn text(v: &Value) -> Value {
 const AUDIO_EXTS: [&str; 7] = ["m4a", "mp3", "opus", "ogg", "oga", "flac", "wav"];
 
 /// Whether a format carries video / audio. yt-dlp says `"none"` for an absent stream and
-/// leaves the codec out when it does not know; then the extension decides.
+/// leaves the codec out when it does not know; then the extensions decide.
 fn streams(f: &Value) -> (bool, bool) {
     let ext = f["ext"].as_str().unwrap_or("");
     let audio_only_ext = AUDIO_EXTS.contains(&ext);
@@ -57,7 +57,9 @@ fn streams(f: &Value) -> (bool, bool) {
     };
     let video = has(&f["vcodec"], &f["video_ext"], !audio_only_ext)
         || num(&f["height"]).is_some_and(|h| h > 0.0);
-    let audio = has(&f["acodec"], &f["audio_ext"], true);
+    // `audio_ext` is "none" for every format that is not audio-only, muxed ones included, so
+    // it says nothing about an unknown audio codec.
+    let audio = has(&f["acodec"], &Value::Null, true);
     (video, audio)
 }
 
@@ -309,6 +311,23 @@ mod tests {
             (Some(true), Some(true), Some(120))
         );
         assert_eq!(f["vcodec"], "h264");
+    }
+
+    #[test]
+    fn unknown_codecs_in_a_video_container_count_as_video_and_audio() {
+        // yt-dlp's fields for an html5 <video src=clip.mp4>: codecs unknown, audio_ext "none".
+        let f = json!({"format_id": "0", "ext": "mp4", "video_ext": "mp4", "audio_ext": "none"});
+        let e = format_entry(&f).unwrap();
+        assert_eq!(
+            (e["has_video"].as_bool(), e["has_audio"].as_bool()),
+            (Some(true), Some(true))
+        );
+        let a = json!({"format_id": "1", "ext": "m4a", "video_ext": "none", "audio_ext": "m4a"});
+        let e = format_entry(&a).unwrap();
+        assert_eq!(
+            (e["has_video"].as_bool(), e["has_audio"].as_bool()),
+            (Some(false), Some(true))
+        );
     }
 
     #[test]

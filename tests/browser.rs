@@ -2,10 +2,13 @@
 //! `tests/browser/ui.mjs` through playwright-core, against the real server and the real yt-dlp
 //! downloading from the loopback fixture server.
 //!
-//! Four servers: one empty (empty state, a whole download of `big.mp4` watched in the page,
-//! play, seek, remove), one started on a `tasks.json` of 500 tasks (time to interactive,
-//! screenshots at 360 and 1440 px, one card updated per event), one with `--token` (the
-//! token prompt and its cookie) and one whose yt-dlp is missing (the warning banner).
+//! Five servers: one empty (empty state, a whole download of `big.mp4` watched in the page,
+//! play, seek, remove; then looking a link up and choosing a format, a download with
+//! subtitles played with its `<track>`, and the cookies settings), one started on a
+//! `tasks.json` of 500 tasks (time to interactive, screenshots at 360 and 1440 px, one card
+//! updated per event), one with `--token` (the token prompt and its cookie), one whose yt-dlp
+//! is missing (the warning banner) and one whose (fake) yt-dlp is old, with an update command
+//! that makes it new (the freshness banner and "Update yt-dlp").
 //! Screenshots land in `target/screenshots/`.
 //!
 //! Needs node, `/usr/bin/chromium` and `tests/browser/node_modules` (`make deps` installs
@@ -20,9 +23,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NODE_TIMEOUT: Duration = Duration::from_secs(360);
+const NODE_TIMEOUT: Duration = Duration::from_secs(420);
 const TOKEN: &str = "s3cret-T0ken_for-the-browser";
 const MANY: usize = 500;
+/// The version the fake yt-dlp of the freshness server starts at: long ago.
+const OLD_YTDLP: &str = "2025.01.02";
+
+/// A tiny WebVTT file: what yt-dlp finds in the `<track>` of the subtitles page.
+const SUBS_VTT: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello from the subtitles\n\n\
+    00:00:01.500 --> 00:00:03.000\nSecond cue\n";
+
+/// An html5 page yt-dlp's generic extractor reads: a `<video>` with an English `<track>`.
+const SUBS_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n\
+    <title>Subtitled clip</title>\n<meta property=\"og:title\" content=\"Subtitled clip\">\n\
+    </head><body>\n<video controls src=\"clip.mp4\">\n\
+    <track kind=\"subtitles\" src=\"subs.en.vtt\" srclang=\"en\" label=\"English\">\n\
+    </video>\n</body></html>\n";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -129,6 +145,37 @@ fn generated_task(i: usize) -> Value {
     })
 }
 
+/// A fake yt-dlp in `dir` that says it is `OLD_YTDLP` (the version lives in `dir/version`),
+/// and an update command that, after a second, makes it today's release. Returns the path
+/// of the update command.
+fn stale_ytdlp(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let version = dir.join("version");
+    std::fs::write(&version, format!("{OLD_YTDLP}\n")).unwrap();
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ytdlp = fake_ytdlp(
+        &bin,
+        &format!(
+            "if [ \"$1\" = --version ]; then cat '{}'; exit 0; fi\n\
+             echo 'ERROR: this fake yt-dlp only tells its version' >&2\nexit 1",
+            version.display()
+        ),
+    );
+    let update = dir.join("update-ytdlp");
+    std::fs::write(
+        &update,
+        format!(
+            "#!/bin/sh\necho 'Updating yt-dlp (fake)'\nsleep 1\n\
+             date -u +%Y.%m.%d > '{v}'\necho \"Updated yt-dlp to $(cat '{v}')\"\n",
+            v = version.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&update, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (ytdlp, update)
+}
+
 /// A data dir holding `tasks.json` with `MANY` tasks, a thumbnail for each and (hard links to)
 /// a real clip for each finished file, so every link the page shows works.
 fn many_tasks_dir(dir: &Path) {
@@ -205,6 +252,28 @@ fn the_page_in_headless_chromium() {
     let token = Server::start(&["--min-free-mb", "0", "--token", TOKEN]);
     let no_ytdlp = Server::start(&["--min-free-mb", "0", "--yt-dlp", "/nonexistent/yt-dlp"]);
 
+    // Looking links up, and subtitles: a playlist page and an html5 page with a <track>.
+    let multi_page = fx.write_multi_page("multi.html", "Two clips", &["clip.mp4?i=1", "clip2.mp4"]);
+    fx.write_file("subs.en.vtt", SUBS_VTT.as_bytes());
+    let subs_page = fx.write_file("subs.html", SUBS_PAGE.as_bytes());
+
+    // yt-dlp freshness: an old fake yt-dlp and an update command that makes it new.
+    let stale_dir = TempDir::new("offlinetube-ui-stale");
+    let (stale_ytdlp, update_cmd) = stale_ytdlp(stale_dir.path());
+    let stale = Server::start(&[
+        "--min-free-mb",
+        "0",
+        "--yt-dlp",
+        stale_ytdlp.to_str().unwrap(),
+        "--ytdlp-update-cmd",
+        update_cmd.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        get(&stale.url("/api/health")).json()["yt_dlp"],
+        OLD_YTDLP,
+        "the fake yt-dlp's version"
+    );
+
     let shots = repo().join("target/screenshots");
     let started = Instant::now();
     let mut child = Command::new("node")
@@ -219,6 +288,10 @@ fn the_page_in_headless_chromium() {
         .args(["--token-base", &token.base_url()])
         .args(["--token", TOKEN])
         .args(["--no-ytdlp-base", &no_ytdlp.base_url()])
+        .args(["--multi-page", &multi_page])
+        .args(["--subs-page", &subs_page])
+        .args(["--stale-base", &stale.base_url()])
+        .args(["--stale-version", OLD_YTDLP])
         .current_dir(repo())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -263,4 +336,8 @@ fn the_page_in_headless_chromium() {
         out.contains("INTERACTIVE-500:"),
         "ui.mjs did not measure the 500-task page\n{report}"
     );
+    // The page's "Update yt-dlp" really ran the update command.
+    let health = get(&stale.url("/api/health")).json();
+    assert_ne!(health["yt_dlp"], OLD_YTDLP, "{health}");
+    assert_eq!(health["warnings"], json!([]), "{health}");
 }

@@ -265,6 +265,18 @@ fn cookies_are_stored_privately_passed_to_ytdlp_and_never_shown() {
             "{bad:?}"
         );
     }
+    let r = http(
+        "POST",
+        &url,
+        &[("Content-Type", "application/json")],
+        Some(COOKIES.as_bytes()),
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let bom = format!("\u{feff}{COOKIES}");
+    assert_eq!(http("POST", &url, &[], Some(bom.as_bytes())).status, 200);
     let r = http("POST", &url, &[], Some(&[0xff, 0xfe, b'\n']));
     assert_eq!(r.status, 400);
     let huge = COOKIES.repeat(1024 * 1024 / COOKIES.len() + 10);

@@ -68,6 +68,37 @@
     tokenError: $('token-error'),
     bookmarklet: $('bookmarklet'),
     bookmarkletHint: $('bookmarklet-hint'),
+    subs: $('subs-input'),
+    lookupButton: $('lookup-button'),
+    lookup: $('lookup'),
+    lookupStatus: $('lookup-status'),
+    lookupError: $('lookup-error'),
+    lookupResult: $('lookup-result'),
+    lookupTitle: $('lookup-title'),
+    lookupMeta: $('lookup-meta'),
+    lookupClose: $('lookup-close'),
+    formatField: $('format-field'),
+    formatList: $('format-list'),
+    formatHint: $('format-hint'),
+    playlistBox: $('playlist-box'),
+    playlistCount: $('playlist-count'),
+    playlistEntries: $('playlist-entries'),
+    settings: $('settings'),
+    cookiesStatus: $('cookies-status'),
+    cookiesFile: $('cookies-file'),
+    cookiesRemove: $('cookies-remove'),
+    cookiesError: $('cookies-error'),
+    ytdlpVersion: $('ytdlp-version'),
+    settingsUpdate: $('settings-update'),
+    updateStatus: $('ytdlp-update-status'),
+    staleBanner: $('stale-banner'),
+    staleWarnings: $('stale-warnings'),
+    staleUpdate: $('stale-update'),
+    updateBanner: $('update-banner'),
+    updateResult: $('update-result'),
+    updateOutputBox: $('update-output-box'),
+    updateOutput: $('update-output'),
+    updateDismiss: $('update-dismiss'),
   };
 
   // id -> { task, el, refs, player }
@@ -230,14 +261,26 @@
     }
   }
 
-  async function errorDetail(response) {
+  // `{detail, code}` of an error answer; a readable detail whatever the body was.
+  async function errorInfo(response) {
+    let code = '';
     try {
       const body = await response.json();
-      if (body && typeof body.detail === 'string' && body.detail) return body.detail;
+      if (body && typeof body.code === 'string') code = body.code;
+      if (body && typeof body.detail === 'string' && body.detail) return { detail: body.detail, code };
     } catch (_) {
       // not JSON: fall through
     }
-    return 'The server answered ' + response.status + (response.statusText ? ' ' + response.statusText : '') + '.';
+    const detail = 'The server answered ' + response.status + (response.statusText ? ' ' + response.statusText : '') + '.';
+    return { detail, code };
+  }
+
+  async function errorDetail(response) {
+    return (await errorInfo(response)).detail;
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -277,20 +320,23 @@
     const actions = make('div', 'card-actions');
     const files = make('ul', 'card-files');
     files.hidden = true;
+    const subs = make('p', 'card-subs');
+    subs.hidden = true;
     const playerSlot = make('div', 'player-slot');
 
     const foot = make('div', 'card-foot');
     body.append(title, source, meta);
-    foot.append(progressRow, error, notice, actions, files);
+    foot.append(progressRow, error, notice, actions, files, subs);
     el.append(thumb, body, foot, playerSlot);
 
     const entry = {
       task: null,
       el,
-      refs: { thumb, placeholder, img: null, title, source, status, details, time, progress, percent, speed, eta, error, notice, actions, files, playerSlot },
+      refs: { thumb, placeholder, img: null, title, source, status, details, time, progress, percent, speed, eta, error, notice, actions, files, subs, playerSlot },
       player: null,
       actionsKey: '',
       filesKey: '',
+      subsKey: '',
     };
     progress.setAttribute('aria-label', 'Progress');
     return entry;
@@ -383,6 +429,7 @@
     if (entry.player && task.status !== 'completed') closePlayer(entry);
     renderActions(entry, task);
     renderFiles(entry, task);
+    renderSubs(entry, task);
 
     if (prev && prev.status !== task.status && loaded) {
       const name = shorten(displayTitle(task), 80);
@@ -476,6 +523,57 @@
     setHidden(box, list.length === 0);
   }
 
+  // Subtitle files the server wrote (`{lang, filename}`), each a download link.
+  function subtitlesOf(task) {
+    if (task.status !== 'completed' || !Array.isArray(task.subtitles)) return [];
+    return task.subtitles.filter((s) => s && typeof s.filename === 'string' && s.filename && typeof s.lang === 'string');
+  }
+
+  // The subtitles of one media file: all of them for a single video, those named after the
+  // entry's file (`<stem>.<lang>.vtt`) in a playlist.
+  function subtitlesFor(task, file) {
+    const subs = subtitlesOf(task);
+    if (mediaFiles(task).length <= 1) return subs;
+    const stem = file.filename.replace(/\.[^.]*$/, '');
+    return subs.filter((s) => s.filename.startsWith(stem + '.'));
+  }
+
+  function subtitleUrl(sub) {
+    return '/api/stream/' + encodeURIComponent(sub.filename);
+  }
+
+  function renderSubs(entry, task) {
+    const subs = subtitlesOf(task);
+    const asked = Array.isArray(task.subtitle_langs) ? task.subtitle_langs.filter((l) => typeof l === 'string') : [];
+    const files = mediaFiles(task);
+    const key = [task.status, asked.join(','), subs.map((x) => x.lang + '\t' + x.filename).join('\n')].join('|');
+    if (entry.subsKey === key) return;
+    entry.subsKey = key;
+    const box = entry.refs.subs;
+    box.replaceChildren();
+    if (subs.length) {
+      box.append(make('span', 'card-subs-label', 'Subtitles:'));
+      subs.forEach((sub) => {
+        // In a playlist, say which entry a file belongs to.
+        let label = sub.lang;
+        if (files.length > 1) {
+          const i = files.findIndex((f) => sub.filename.startsWith(f.filename.replace(/\.[^.]*$/, '') + '.'));
+          if (i >= 0) label += ' (' + (i + 1) + ')';
+        }
+        const a = make('a', 'btn btn-small sub-link', label);
+        a.href = subtitleUrl(sub);
+        a.setAttribute('download', '');
+        a.dataset.action = 'subtitle';
+        a.title = sub.filename;
+        a.setAttribute('aria-label', 'Save the ' + label + ' subtitles');
+        box.append(a);
+      });
+    } else if (task.status === 'completed' && asked.length) {
+      box.append(make('span', 'card-subs-none', 'No subtitles found for ' + asked.join(', ') + '.'));
+    }
+    setHidden(box, box.childElementCount === 0);
+  }
+
   // ------------------------------------------------------------------------------------------
   // Player: one at a time, created on demand (500 idle <video> elements would each hold a
   // connection of the browser's six per host, and the API needs those).
@@ -505,6 +603,18 @@
     if (!audio && poster) media.poster = poster;
     media.src = '/api/stream/' + encodeURIComponent(file.filename);
     media.setAttribute('aria-label', shorten(file.title || displayTitle(task), 80));
+    if (!audio) {
+      // One <track> per subtitle file (served as text/vtt); the first is shown.
+      subtitlesFor(task, file).forEach((sub, i) => {
+        const track = document.createElement('track');
+        track.kind = 'subtitles';
+        track.srclang = sub.lang;
+        track.label = sub.lang;
+        track.src = subtitleUrl(sub);
+        if (i === 0) track.default = true;
+        media.append(track);
+      });
+    }
     const problem = make('p', 'card-error');
     problem.hidden = true;
     media.addEventListener('error', () => {
@@ -912,21 +1022,129 @@
   // ------------------------------------------------------------------------------------------
   // Health line
 
+  let lastHealth = null;
+
   async function refreshHealth() {
     try {
       const r = await fetch('/api/health', { cache: 'no-store' });
       if (!r.ok) throw new Error(String(r.status));
       const h = await r.json();
+      lastHealth = h;
       const parts = ['offlinetube ' + (h.version || '')];
       parts.push(h.yt_dlp ? 'yt-dlp ' + h.yt_dlp : 'yt-dlp missing');
       parts.push(h.ffmpeg ? 'ffmpeg: yes' : 'ffmpeg: no (single-file formats only)');
       if (typeof h.downloads_dir_free_bytes === 'number') parts.push(formatBytes(h.downloads_dir_free_bytes) + ' free');
       setText(ui.health, parts.join(' · '));
       setHidden(ui.ytdlpBanner, Boolean(h.yt_dlp));
+      renderFreshness(h);
     } catch (_) {
       setText(ui.health, 'Server status unavailable.');
     }
   }
+
+  // ------------------------------------------------------------------------------------------
+  // yt-dlp freshness: the health warnings in a banner, and "Update yt-dlp"
+
+  let updating = false;
+
+  // The API's hint for programs means nothing on the page, where the button is.
+  function warningText(w) {
+    const text = w.replace(/\s*\(POST \/api\/ytdlp\/update\)/, '').trim();
+    return /[.!?]$/.test(text) ? text : text + '.';
+  }
+
+  function renderFreshness(h) {
+    const warnings = Array.isArray(h.warnings) ? h.warnings.filter((w) => typeof w === 'string' && w) : [];
+    // A missing yt-dlp has its own banner; this one is for a yt-dlp that runs but is stale.
+    const show = Boolean(h.yt_dlp) && warnings.length > 0;
+    const key = warnings.join('\n');
+    if (ui.staleWarnings.dataset.key !== key) {
+      ui.staleWarnings.dataset.key = key;
+      ui.staleWarnings.replaceChildren(...warnings.map((w) => make('li', '', warningText(w))));
+    }
+    // While an update runs the banner stays, with its "Updating…" button.
+    if (!updating) setHidden(ui.staleBanner, !show);
+    let version = 'Not found on the server.';
+    if (h.yt_dlp) {
+      const age = Number.isInteger(h.yt_dlp_age_days) ? h.yt_dlp_age_days : null;
+      version = 'Version ' + h.yt_dlp + (age === null ? '' : age === 0 ? ' (released today)' : ' (' + plural(age, 'day', 'days') + ' old)') + '.';
+    }
+    setText(ui.ytdlpVersion, version);
+  }
+
+  const UPDATE_BUTTONS = [ui.staleUpdate, ui.settingsUpdate];
+
+  function showUpdateResult(ok, text, lines) {
+    ui.updateBanner.classList.toggle('banner-ok', ok);
+    ui.updateBanner.classList.toggle('banner-error', !ok);
+    setText(ui.updateResult, text);
+    const output = Array.isArray(lines) ? lines.filter((l) => typeof l === 'string').join('\n') : '';
+    setText(ui.updateOutput, output);
+    setHidden(ui.updateOutputBox, !output);
+    ui.updateOutputBox.open = false;
+    setHidden(ui.updateBanner, false);
+    // Also where the Settings button is, which may be far below the banner.
+    setText(ui.updateStatus, text);
+    ui.updateStatus.dataset.ok = String(ok);
+  }
+
+  async function updateYtdlp() {
+    if (updating) return;
+    updating = true;
+    const opener = UPDATE_BUTTONS.includes(document.activeElement) ? document.activeElement : null;
+    UPDATE_BUTTONS.forEach((b) => {
+      b.disabled = true;
+      b.setAttribute('aria-busy', 'true');
+      setText(b, 'Updating…');
+    });
+    setHidden(ui.updateBanner, true);
+    setText(ui.updateStatus, 'Updating… this can take a minute.');
+    ui.updateStatus.dataset.ok = '';
+    announce('Updating yt-dlp. This can take a minute.');
+    let retryHealth = false;
+    try {
+      const r = await api('/api/ytdlp/update', { method: 'POST' });
+      if (r.ok) {
+        const u = await r.json();
+        const oldV = u && u.old_version;
+        const newV = u && u.new_version;
+        let text;
+        if (!newV) text = 'The update ran, but yt-dlp does not answer any more. Check the server.';
+        else if (oldV && oldV === newV) text = 'yt-dlp is already up to date: ' + newV + '.';
+        else text = 'yt-dlp updated' + (oldV ? ' from ' + oldV : '') + ' to ' + newV + '.';
+        showUpdateResult(Boolean(newV), text, u && u.output);
+      } else {
+        const e = await errorInfo(r);
+        if (r.status === 409) {
+          showUpdateResult(false, 'An update is already running. This page checks again in a few seconds.', null);
+          retryHealth = true;
+        } else {
+          showUpdateResult(false, 'The update failed: ' + e.detail, null);
+        }
+      }
+    } catch (_) {
+      showUpdateResult(false, 'Could not reach the server to update yt-dlp.', null);
+    } finally {
+      updating = false;
+      UPDATE_BUTTONS.forEach((b) => {
+        b.disabled = false;
+        b.removeAttribute('aria-busy');
+        setText(b, 'Update yt-dlp');
+      });
+      announce(ui.updateResult.textContent);
+      await refreshHealth();
+      // Disabling the button dropped its focus; give it back, or to the result when the
+      // banner holding the button went away.
+      if (opener) {
+        if (opener === ui.staleUpdate && ui.staleBanner.hidden) ui.updateDismiss.focus();
+        else opener.focus();
+      }
+      if (retryHealth) window.setTimeout(refreshHealth, 5000);
+    }
+  }
+
+  UPDATE_BUTTONS.forEach((b) => b.addEventListener('click', updateYtdlp));
+  ui.updateDismiss.addEventListener('click', () => setHidden(ui.updateBanner, true));
 
   // Free space changes when a download finishes or is removed.
   let healthTimer = null;
@@ -952,20 +1170,318 @@
     if (wanted.some(([v]) => v === keep)) ui.quality.value = keep;
     setHidden(ui.audioField, !audio);
     ui.audioFormat.disabled = !audio;
+    syncFormatChoice();
   }
 
   ui.typeVideo.addEventListener('change', fillQualities);
   ui.typeAudio.addEventListener('change', fillQualities);
 
-  function showFormError(text) {
+  // The message goes next to the form; `field` (the URL unless told otherwise, `null` for
+  // none) is marked invalid.
+  function showFormError(text, field) {
+    const bad = text ? (field === undefined ? ui.url : field) : null;
     setText(ui.formError, text);
     setHidden(ui.formError, !text);
-    if (text) ui.url.setAttribute('aria-invalid', 'true');
-    else ui.url.removeAttribute('aria-invalid');
+    [ui.url, ui.subs].forEach((el) => {
+      if (el === bad) el.setAttribute('aria-invalid', 'true');
+      else el.removeAttribute('aria-invalid');
+    });
   }
 
   ui.url.addEventListener('input', () => {
     if (!ui.formError.hidden) showFormError('');
+    // Formats belong to the link they were looked up for.
+    const url = ui.url.value.trim();
+    if ((lookup && lookup.url !== url) || (lookupPending && lookupPending.url !== url)) clearLookup();
+  });
+
+  ui.subs.addEventListener('input', () => {
+    if (!ui.formError.hidden && ui.subs.getAttribute('aria-invalid') === 'true') showFormError('');
+  });
+
+  // "en, es" or "en es" → ["en", "es"]; the server checks the codes.
+  function subtitleLangs() {
+    const langs = [];
+    ui.subs.value.split(/[\s,;]+/).forEach((l) => {
+      if (l && !langs.includes(l)) langs.push(l);
+    });
+    return langs;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Look up a link first: title, length, uploader and its formats (POST /api/info)
+
+  // What the server accepts as format_id.
+  const FORMAT_ID_RE = /^[A-Za-z0-9_+\-\[\]<=>/.,:!*?]{1,200}$/;
+  const KIND_LABELS = {
+    av: 'Video and audio',
+    v: 'Video only (the best audio is added)',
+    a: 'Audio only',
+  };
+
+  let lookup = null; // { url, info }: the result on show
+  let lookupPending = null; // { url, run, controller }: a look-up waiting for its answer
+  let lookupRun = 0;
+
+  function formatKind(f) {
+    if (f.has_video && f.has_audio) return 'av';
+    return f.has_video ? 'v' : 'a';
+  }
+
+  function shortCodec(c) {
+    return typeof c === 'string' && c && c !== 'none' ? c.split('.')[0] : '';
+  }
+
+  function formatMain(f) {
+    if (f.has_video) {
+      const bits = [];
+      if (Number.isInteger(f.height) && f.height > 0) bits.push(f.height + 'p');
+      else if (f.resolution) bits.push(String(f.resolution));
+      else bits.push('Video');
+      // 24–30 fps is the norm; only a higher rate is worth a word.
+      if (typeof f.fps === 'number' && f.fps > 31) bits.push(Math.round(f.fps) + ' fps');
+      return bits.join(' · ');
+    }
+    return 'Audio' + (f.format_note ? ' · ' + f.format_note : '');
+  }
+
+  function formatDetail(f) {
+    const bits = [];
+    if (f.ext) bits.push(String(f.ext));
+    const codecs = [shortCodec(f.vcodec), shortCodec(f.acodec)].filter(Boolean).join(' + ');
+    if (codecs) bits.push(codecs);
+    if (f.has_video) {
+      if (Number.isInteger(f.width) && Number.isInteger(f.height)) bits.push(f.width + '×' + f.height);
+      if (f.format_note && !String(f.format_note).startsWith(f.height + 'p')) bits.push(String(f.format_note));
+    }
+    bits.push(f.filesize_formatted ? String(f.filesize_formatted) : 'size unknown');
+    return bits.join(' · ');
+  }
+
+  // What goes to POST /api/download for a chosen format: a video-only one gets the best
+  // audio merged in (falling back to the format alone), when the server can merge.
+  function formatSelector(f) {
+    const id = f.format_id;
+    if (formatKind(f) === 'v' && !(lastHealth && lastHealth.ffmpeg === false)) return id + '+ba/' + id;
+    return id;
+  }
+
+  function chosenFormat(url) {
+    if (!lookup || lookup.url !== url) return null;
+    const radio = ui.formatList.querySelector('input[name="format_choice"]:checked');
+    if (!radio || radio.value === '') return null;
+    const f = lookup.info.formats[Number(radio.dataset.index)];
+    return f && typeof f.format_id === 'string' && FORMAT_ID_RE.test(formatSelector(f)) ? f : null;
+  }
+
+  // Quality does nothing while a format is chosen: say so and grey it out.
+  function syncFormatChoice() {
+    const f = chosenFormat(ui.url.value.trim());
+    ui.quality.disabled = Boolean(f);
+    let hint = 'Automatic picks the best format for the Quality setting.';
+    if (f) {
+      hint = 'Format ' + f.format_id + ' replaces the Quality setting.';
+      if (formatKind(f) === 'v') {
+        hint += lastHealth && lastHealth.ffmpeg === false
+          ? ' The server has no ffmpeg, so this video-only format stays without sound.'
+          : ' The best audio is merged in.';
+      }
+    }
+    setText(ui.formatHint, hint);
+  }
+
+  function clearLookup() {
+    lookupRun += 1;
+    if (lookupPending) lookupPending.controller.abort();
+    lookupPending = null;
+    lookup = null;
+    ui.lookupButton.removeAttribute('aria-busy');
+    setText(ui.lookupButton, 'Look up');
+    ui.lookup.removeAttribute('aria-busy');
+    ui.formatList.replaceChildren();
+    ui.playlistEntries.replaceChildren();
+    setHidden(ui.lookup, true);
+    syncFormatChoice();
+  }
+
+  function showLookupError(text) {
+    ui.lookup.dataset.state = 'error';
+    setText(ui.lookupStatus, '');
+    setText(ui.lookupError, text);
+    setHidden(ui.lookupError, false);
+    setHidden(ui.lookupResult, true);
+    setHidden(ui.lookup, false);
+  }
+
+  function lookupErrorText(status, e) {
+    if (status === 502) return 'yt-dlp could not read this link: ' + e.detail;
+    if (status === 504) return 'The site took too long to answer: ' + e.detail;
+    if (status === 503) return 'Cannot look links up right now: ' + e.detail;
+    return e.detail;
+  }
+
+  function formatOption(f, index) {
+    const label = make('label', 'format-option');
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'format_choice';
+    radio.value = typeof f.format_id === 'string' ? f.format_id : '';
+    radio.dataset.index = String(index);
+    const usable = Boolean(radio.value) && FORMAT_ID_RE.test(formatSelector(f));
+    radio.disabled = !usable;
+    const text = make('span', 'format-text');
+    text.append(make('span', 'format-main', formatMain(f)), make('span', 'format-detail', formatDetail(f) + (usable ? '' : ' · cannot be chosen')));
+    label.append(radio, text);
+    return label;
+  }
+
+  function renderLookup(url, info) {
+    lookup = { url, info };
+    ui.lookup.dataset.state = 'result';
+    if (!Array.isArray(info.formats)) info.formats = [];
+    setText(ui.lookupStatus, '');
+    setHidden(ui.lookupError, true);
+    const title = typeof info.title === 'string' && info.title.trim() ? info.title : url;
+    setText(ui.lookupTitle, title);
+    ui.lookupTitle.title = title;
+    const meta = [];
+    if (info.is_playlist) meta.push('Playlist');
+    if (info.duration_formatted) meta.push('Length ' + info.duration_formatted);
+    if (info.uploader) meta.push('By ' + info.uploader);
+    if (!info.is_playlist || info.formats.length) meta.push(plural(info.formats.length, 'format', 'formats'));
+    setText(ui.lookupMeta, meta.join(' · '));
+
+    // Formats, in the server's order (video+audio, video only, audio only), with a heading
+    // where the kind changes. "Automatic" first, chosen unless the user picks one.
+    const list = ui.formatList;
+    list.replaceChildren();
+    if (info.formats.length) {
+      const auto = make('label', 'format-option format-auto');
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'format_choice';
+      radio.value = '';
+      radio.checked = true;
+      const text = make('span', 'format-text');
+      text.append(make('span', 'format-main', 'Automatic'), make('span', 'format-detail', 'the best match for Save as and Quality'));
+      auto.append(radio, text);
+      list.append(auto);
+      let kind = '';
+      info.formats.forEach((f, i) => {
+        if (!f || typeof f !== 'object') return;
+        const k = formatKind(f);
+        if (k !== kind) {
+          kind = k;
+          list.append(make('p', 'format-group', KIND_LABELS[k]));
+        }
+        list.append(formatOption(f, i));
+      });
+    }
+    setHidden(ui.formatField, info.formats.length === 0);
+
+    // A playlist: how many, and their titles.
+    const entries = Array.isArray(info.entries) ? info.entries : [];
+    const count = Number.isInteger(info.count) ? info.count : entries.length;
+    ui.playlistEntries.replaceChildren();
+    if (info.is_playlist) {
+      setText(ui.playlistCount, plural(count, 'video', 'videos') + ' in this playlist; all of them are downloaded.');
+      const MAX = 100;
+      entries.slice(0, MAX).forEach((e, i) => {
+        const t = e && typeof e.title === 'string' && e.title.trim() ? e.title : (e && e.url) || 'Video ' + (i + 1);
+        const li = make('li', '', t);
+        if (e && e.duration) li.append(make('span', 'playlist-duration', ' · ' + formatClock(e.duration)));
+        ui.playlistEntries.append(li);
+      });
+      if (entries.length > MAX) ui.playlistEntries.append(make('li', 'playlist-more', '…and ' + (entries.length - MAX) + ' more'));
+    }
+    setHidden(ui.playlistBox, !info.is_playlist);
+    setHidden(ui.lookupResult, false);
+    setHidden(ui.lookup, false);
+    syncFormatChoice();
+    announce('Found: ' + shorten(title, 80) + (info.is_playlist ? ', a playlist of ' + count : ', ' + plural(info.formats.length, 'format', 'formats')));
+  }
+
+  function formatClock(seconds) {
+    const n = Math.max(0, Math.round(Number(seconds) || 0));
+    const h = Math.floor(n / 3600);
+    const m = Math.floor((n % 3600) / 60);
+    const sec = String(n % 60).padStart(2, '0');
+    return h ? h + ':' + String(m).padStart(2, '0') + ':' + sec : m + ':' + sec;
+  }
+
+  async function runLookup() {
+    const url = ui.url.value.trim();
+    if (!url) {
+      showFormError('Paste the link of a video or playlist first.');
+      ui.url.focus();
+      return;
+    }
+    // The same link is already being looked up: wait for that answer.
+    if (lookupPending && lookupPending.url === url) return;
+    clearLookup();
+    showFormError('');
+    const run = lookupRun;
+    const controller = new AbortController();
+    lookupPending = { url, run, controller };
+    ui.lookup.dataset.state = 'busy';
+    setText(ui.lookupStatus, 'Looking up… (yt-dlp can take a few seconds)');
+    setHidden(ui.lookupError, true);
+    setHidden(ui.lookupResult, true);
+    setHidden(ui.lookup, false);
+    ui.lookup.setAttribute('aria-busy', 'true');
+    ui.lookupButton.setAttribute('aria-busy', 'true');
+    setText(ui.lookupButton, 'Looking up…');
+    try {
+      const r = await api('/api/info', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ url }),
+        signal: controller.signal,
+      });
+      if (run !== lookupRun) return;
+      if (!r.ok) {
+        const e = await errorInfo(r);
+        if (run !== lookupRun) return;
+        showLookupError(lookupErrorText(r.status, e));
+        if (e.code === 'invalid_url') ui.url.setAttribute('aria-invalid', 'true');
+        announce('Look-up failed.');
+        return;
+      }
+      const info = await r.json();
+      if (run !== lookupRun) return;
+      renderLookup(url, info && typeof info === 'object' ? info : {});
+    } catch (e) {
+      if (run !== lookupRun || (e && e.name === 'AbortError')) return;
+      showLookupError('Could not reach the server to look this link up.');
+    } finally {
+      if (run === lookupRun) {
+        lookupPending = null;
+        ui.lookup.removeAttribute('aria-busy');
+        ui.lookupButton.removeAttribute('aria-busy');
+        setText(ui.lookupButton, 'Look up');
+      }
+    }
+  }
+
+  ui.lookupButton.addEventListener('click', runLookup);
+  ui.lookupClose.addEventListener('click', () => {
+    clearLookup();
+    ui.lookupButton.focus();
+  });
+
+  // Choosing a format fits "Save as" to it: audio only → Audio, anything with video → Video.
+  ui.formatList.addEventListener('change', (event) => {
+    const radio = event.target;
+    if (!radio || radio.name !== 'format_choice') return;
+    const f = chosenFormat(ui.url.value.trim());
+    if (f) {
+      const audio = formatKind(f) === 'a';
+      if (audio !== ui.typeAudio.checked) {
+        (audio ? ui.typeAudio : ui.typeVideo).checked = true;
+        fillQualities();
+      }
+    }
+    syncFormatChoice();
   });
 
   ui.form.addEventListener('submit', async (event) => {
@@ -980,6 +1496,10 @@
     const audio = ui.typeAudio.checked;
     const body = { url, download_type: audio ? 'audio' : 'video', quality: ui.quality.value };
     if (audio) body.audio_format = ui.audioFormat.value;
+    const format = chosenFormat(url);
+    if (format) body.format_id = formatSelector(format);
+    const langs = subtitleLangs();
+    if (langs.length) body.subtitles = langs;
     ui.addButton.disabled = true;
     ui.form.setAttribute('aria-busy', 'true');
     // The event stream may deliver a new task before this answer: what was listed before the
@@ -992,8 +1512,12 @@
         body: JSON.stringify(body),
       });
       if (!r.ok) {
-        showFormError(await errorDetail(r));
-        ui.url.focus();
+        const e = await errorInfo(r);
+        // Only a field the server named is marked invalid (not the link when, say, yt-dlp is
+        // missing); focus goes back where the user can act.
+        const field = e.code === 'invalid_subtitles' ? ui.subs : e.code === 'invalid_url' ? ui.url : null;
+        showFormError(e.detail, field);
+        (field || ui.url).focus();
         return;
       }
       const task = await r.json();
@@ -1001,6 +1525,7 @@
       markLoaded();
       upsert(task);
       ui.url.value = '';
+      clearLookup();
       announce(known ? 'That link is already being downloaded.' : 'Added: ' + shorten(url, 80));
       const entry = cards.get(task.id);
       if (entry) {
@@ -1015,6 +1540,123 @@
       ui.addButton.disabled = false;
       ui.form.removeAttribute('aria-busy');
     }
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Settings: the cookies file handed to yt-dlp (never a cookie value, only counts and domains)
+
+  // Past this a file cannot be a cookies.txt worth sending (the server takes 1 MiB and says so).
+  const COOKIES_READ_LIMIT = 16 * 1024 * 1024;
+  let cookiesBusy = false;
+
+  function showCookies(c) {
+    const present = Boolean(c && c.present);
+    let text = 'No cookies file.';
+    if (present) {
+      const domains = Array.isArray(c.domains) ? c.domains.filter((d) => typeof d === 'string') : [];
+      const MAX = 8;
+      let names = domains.slice(0, MAX).join(', ');
+      if (domains.length > MAX) names += ' and ' + (domains.length - MAX) + ' more';
+      text = plural(Number(c.cookies) || 0, 'cookie', 'cookies') + (names ? ' for ' + names : '') + '.';
+    }
+    setText(ui.cookiesStatus, text);
+    ui.cookiesStatus.dataset.present = String(present);
+    setHidden(ui.cookiesRemove, !present);
+  }
+
+  function showCookiesError(text) {
+    setText(ui.cookiesError, text);
+    setHidden(ui.cookiesError, !text);
+  }
+
+  async function refreshCookies() {
+    try {
+      const r = await api('/api/cookies');
+      if (r.ok) showCookies(await r.json());
+      else setText(ui.cookiesStatus, 'Cannot tell: ' + (await errorDetail(r)));
+    } catch (_) {
+      setText(ui.cookiesStatus, 'Cannot tell: the server is out of reach.');
+    }
+  }
+
+  function setCookiesBusy(busy) {
+    cookiesBusy = busy;
+    ui.cookiesFile.disabled = busy;
+    ui.cookiesRemove.disabled = busy;
+    if (busy) ui.settings.setAttribute('aria-busy', 'true');
+    else ui.settings.removeAttribute('aria-busy');
+  }
+
+  ui.settings.addEventListener('toggle', () => {
+    if (ui.settings.open) refreshCookies();
+  });
+
+  ui.cookiesFile.addEventListener('change', async () => {
+    const file = ui.cookiesFile.files && ui.cookiesFile.files[0];
+    if (!file || cookiesBusy) return;
+    showCookiesError('');
+    if (file.size > COOKIES_READ_LIMIT) {
+      showCookiesError('“' + file.name + '” is ' + formatBytes(file.size) + ': far too large for a cookies.txt (the limit is 1 MiB).');
+      ui.cookiesFile.value = '';
+      return;
+    }
+    setCookiesBusy(true);
+    const had = ui.cookiesStatus.textContent;
+    setText(ui.cookiesStatus, 'Uploading…');
+    try {
+      let text;
+      try {
+        text = await file.text();
+      } catch (_) {
+        showCookiesError('Could not read “' + file.name + '”.');
+        setText(ui.cookiesStatus, had);
+        return;
+      }
+      const r = await api('/api/cookies', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: text });
+      if (r.ok) {
+        const c = await r.json();
+        showCookies(c);
+        announce('Cookies saved. ' + ui.cookiesStatus.textContent);
+      } else {
+        const e = await errorInfo(r);
+        setText(ui.cookiesStatus, had);
+        showCookiesError(r.status === 413
+          ? '“' + file.name + '” is too large for a cookies file: ' + e.detail
+          : '“' + file.name + '” was not accepted: ' + e.detail);
+        // What is stored did not change, but say what it is now.
+        refreshCookies();
+      }
+    } catch (_) {
+      setText(ui.cookiesStatus, had);
+      showCookiesError('Could not reach the server to upload the cookies.');
+    } finally {
+      // The same file can be chosen again after a fix.
+      ui.cookiesFile.value = '';
+      setCookiesBusy(false);
+    }
+  });
+
+  ui.cookiesRemove.addEventListener('click', async () => {
+    if (cookiesBusy) return;
+    showCookiesError('');
+    setCookiesBusy(true);
+    let removed = false;
+    try {
+      const r = await api('/api/cookies', { method: 'DELETE' });
+      if (r.ok) {
+        showCookies(await r.json());
+        announce('Cookies removed.');
+        removed = true;
+      } else {
+        showCookiesError('Could not remove the cookies: ' + (await errorDetail(r)));
+      }
+    } catch (_) {
+      showCookiesError('Could not reach the server to remove the cookies.');
+    } finally {
+      setCookiesBusy(false);
+    }
+    // The button is gone: the upload control is the next thing to use.
+    if (removed) ui.cookiesFile.focus();
   });
 
   // ------------------------------------------------------------------------------------------
