@@ -126,6 +126,8 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
         app.queue.push(id);
     }
     queue::start_workers(&app);
+    let probing = Arc::clone(&app);
+    std::thread::spawn(move || probing.tools.probe_yt_dlp());
     // The one line on stdout: where to reach the server (the port may have been chosen by the OS).
     println!("offlinetube listening on http://{addr}");
     shutdown::on_signal(Arc::clone(&app));

@@ -16,15 +16,9 @@ pub struct Tools {
 }
 
 impl Tools {
+    /// Finds ffmpeg now; yt-dlp's version is learnt later (`probe_yt_dlp`, or on first use):
+    /// it takes a Python start, which the server's start-up need not wait for.
     pub fn probe(yt_dlp: &Path, ffmpeg: &Path) -> Tools {
-        let version = first_line(yt_dlp, "--version");
-        match &version {
-            Some(v) => log::info!("yt-dlp {v} ({})", yt_dlp.display()),
-            None => log::warn!(
-                "yt-dlp not usable at '{}': downloads are refused until it is",
-                yt_dlp.display()
-            ),
-        }
         // yt-dlp takes --ffmpeg-location relative to its working directory: pass a full path.
         let ffmpeg = first_line(ffmpeg, "-version").map(|_| on_path(ffmpeg));
         if ffmpeg.is_none() {
@@ -32,8 +26,19 @@ impl Tools {
         }
         Tools {
             yt_dlp: yt_dlp.to_path_buf(),
-            yt_dlp_version: Mutex::new(version),
+            yt_dlp_version: Mutex::new(None),
             ffmpeg,
+        }
+    }
+
+    /// Learns and logs yt-dlp's version.
+    pub fn probe_yt_dlp(&self) {
+        match self.refresh_yt_dlp_version() {
+            Some(v) => log::info!("yt-dlp {v} ({})", self.yt_dlp.display()),
+            None => log::warn!(
+                "yt-dlp not usable at '{}': downloads are refused until it is",
+                self.yt_dlp.display()
+            ),
         }
     }
 
