@@ -102,7 +102,12 @@ impl Connection {
         write: Option<std::time::Duration>,
     ) -> std::io::Result<()> {
         match self {
-            Self::Tcp(s) => s.set_read_timeout(read).and(s.set_write_timeout(write)),
+            // offlinetube patch: no Nagle delay. A response goes out as head then body; with
+            // Nagle the body waits for the client's delayed ACK of the head, 40 ms a request.
+            Self::Tcp(s) => s
+                .set_nodelay(true)
+                .and(s.set_read_timeout(read))
+                .and(s.set_write_timeout(write)),
             #[cfg(unix)]
             Self::Unix(s) => s.set_read_timeout(read).and(s.set_write_timeout(write)),
         }
