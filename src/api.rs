@@ -270,10 +270,20 @@ fn task_id(segment: &str) -> Option<String> {
 }
 
 fn list(app: &App, req: &Req) -> Reply {
-    let tasks = app.store.list();
     let Some(filter) = req.query_param("status").filter(|s| !s.is_empty()) else {
-        return Reply::json(200, &tasks);
+        return match app.store.list_json() {
+            Some(json) => Reply {
+                status: 200,
+                headers: vec![(
+                    "Content-Type".into(),
+                    "application/json; charset=utf-8".into(),
+                )],
+                body: Body::Shared(json),
+            },
+            None => Reply::error(500, "Internal server error", "internal_error"),
+        };
     };
+    let tasks = app.store.list();
     let mut wanted = Vec::new();
     for name in filter.split(',') {
         match Status::parse(name.trim()) {

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use std::fs::File;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Req {
@@ -36,6 +37,8 @@ impl Req {
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
+    /// Bytes kept elsewhere too (the cached task list), sent without a copy.
+    Shared(Arc<Vec<u8>>),
     /// `len` bytes of `file` from `offset`; HEAD sends the headers only.
     File {
         file: File,

@@ -5,21 +5,19 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::tasks::Task;
 
-/// A serialised task list with its place in the order of changes.
+/// A serialised task list (the same bytes `GET /api/downloads` sends) with its place in the
+/// order of changes.
 pub struct Snapshot {
     seq: u64,
-    bytes: Option<Vec<u8>>,
+    bytes: Option<Arc<Vec<u8>>>,
 }
 
 impl Snapshot {
-    pub fn new(seq: u64, tasks: &[&Task]) -> Snapshot {
-        let bytes = serde_json::to_vec_pretty(tasks)
-            .map_err(|e| log::error!("cannot serialise the task list: {e}"))
-            .ok();
+    pub fn new(seq: u64, bytes: Option<Arc<Vec<u8>>>) -> Snapshot {
         Snapshot { seq, bytes }
     }
 }

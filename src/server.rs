@@ -1,7 +1,7 @@
 //! The HTTP loop: a fixed pool of threads on one tiny_http listener. Each request is read into
 //! a `Req`, checked (preflight, token), routed with panics caught, answered and logged.
 
-use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
@@ -259,8 +259,14 @@ fn with_common_headers(app: &App, req: &Req, mut reply: Reply) -> Reply {
 
 type Response = tiny_http::Response<Box<dyn Read + Send>>;
 
-/// File bodies larger than this are read from disk this much at a time.
-const COPY_BUFFER: usize = 64 * 1024;
+/// Lets a `Cursor` read shared bytes.
+struct SharedBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 /// The tiny_http response, always with a Content-Length (never chunked), and the body size.
 fn into_response(reply: Reply, head: bool) -> (u64, Response) {
@@ -270,6 +276,10 @@ fn into_response(reply: Reply, head: bool) -> (u64, Response) {
             let n = b.len() as u64;
             (Box::new(Cursor::new(b)), n)
         }
+        Body::Shared(b) => {
+            let n = b.len() as u64;
+            (Box::new(Cursor::new(SharedBytes(b))), n)
+        }
         Body::File {
             mut file,
             offset,
@@ -278,11 +288,6 @@ fn into_response(reply: Reply, head: bool) -> (u64, Response) {
             // A 304 carries the length a 200 would have, and no body.
             if head || reply.status == 304 || file.seek(SeekFrom::Start(offset)).is_err() {
                 (Box::new(Cursor::new(Vec::new())), len)
-            } else if len > COPY_BUFFER as u64 {
-                // tiny_http copies through an 8 KiB buffer: one file read per 8 KiB sent, unless
-                // the reader holds bigger reads (measured in BENCHMARKS.md).
-                let reader = BufReader::with_capacity(COPY_BUFFER, file.take(len));
-                (Box::new(reader), len)
             } else {
                 (Box::new(file.take(len)), len)
             }

@@ -209,6 +209,8 @@ struct Inner {
     /// as hash tables keep about a third of their slots empty).
     tasks: HashMap<String, Box<Task>>,
     order: Vec<String>,
+    /// The list as JSON, kept until the next change: listing 10,000 tasks is then a copy.
+    json: Option<Arc<Vec<u8>>>,
 }
 
 /// All tasks, oldest first. Status changes are journaled; progress ticks are not.
@@ -232,6 +234,7 @@ impl TaskStore {
         let mut inner = Inner {
             tasks: HashMap::with_capacity(tasks.len()),
             order: Vec::with_capacity(tasks.len()),
+            json: None,
         };
         for t in tasks {
             if !inner.tasks.contains_key(&t.id) {
@@ -282,7 +285,8 @@ impl TaskStore {
             }
             g.order.push(task.id.clone());
             g.tasks.insert(task.id.clone(), Box::new(task.clone()));
-            self.snapshot(&g)
+            g.json = None;
+            self.snapshot(&mut g)
         };
         self.journal.write(snapshot);
         self.notify(&task, true);
@@ -293,6 +297,7 @@ impl TaskStore {
     pub fn update<R>(&self, id: &str, persist: bool, f: impl FnOnce(&mut Task) -> R) -> Option<R> {
         let (r, snapshot, published) = {
             let mut g = self.lock();
+            g.json = None;
             let t = g.tasks.get_mut(id)?;
             let before = t.status;
             let r = f(t);
@@ -306,7 +311,7 @@ impl TaskStore {
                 .iter()
                 .any(|o| o.wants(state_change))
                 .then(|| (t.clone(), state_change));
-            let snapshot = (persist || state_change).then(|| self.snapshot(&g));
+            let snapshot = (persist || state_change).then(|| self.snapshot(&mut g));
             (r, snapshot, published)
         };
         if let Some(s) = snapshot {
@@ -326,7 +331,7 @@ impl TaskStore {
 
     /// Writes the journal now, progress included (status changes are written as they happen).
     pub fn flush(&self) {
-        let snapshot = self.snapshot(&self.lock());
+        let snapshot = self.snapshot(&mut self.lock());
         self.journal.write(snapshot);
     }
 
@@ -336,7 +341,8 @@ impl TaskStore {
             let mut g = self.lock();
             let task = g.tasks.remove(id)?;
             g.order.retain(|x| x != id);
-            (task, self.snapshot(&g))
+            g.json = None;
+            (task, self.snapshot(&mut g))
         };
         self.journal.write(snapshot);
         for o in &self.observers {
@@ -363,12 +369,31 @@ impl TaskStore {
     }
 
     /// Serialised under the lock so journal writes see states in the order they happened.
-    fn snapshot(&self, g: &Inner) -> Snapshot {
+    fn snapshot(&self, g: &mut Inner) -> Snapshot {
+        Snapshot::new(self.journal.next_seq(), Self::json(g))
+    }
+
+    /// The whole list as JSON, oldest first, from the cache when nothing changed since.
+    /// (`None` only if serialising failed, which these types cannot: never write that.)
+    fn json(g: &mut Inner) -> Option<Arc<Vec<u8>>> {
+        if let Some(json) = &g.json {
+            return Some(Arc::clone(json));
+        }
         let list: Vec<&Task> = g
             .order
             .iter()
             .filter_map(|id| g.tasks.get(id).map(|t| &**t))
             .collect();
-        Snapshot::new(self.journal.next_seq(), &list)
+        let json = serde_json::to_vec(&list)
+            .map_err(|e| log::error!("cannot serialise the task list: {e}"))
+            .ok()?;
+        let json = Arc::new(json);
+        g.json = Some(Arc::clone(&json));
+        Some(json)
+    }
+
+    /// `GET /api/downloads` as it stands.
+    pub fn list_json(&self) -> Option<Arc<Vec<u8>>> {
+        Self::json(&mut self.lock())
     }
 }
