@@ -5,7 +5,7 @@ CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := target/release/offlinetube
 
-.PHONY: run test deps lint build clean
+.PHONY: run test deps deps-test lint build clean
 
 run: deps build
 	./$(BIN)
@@ -13,7 +13,7 @@ run: deps build
 build:
 	$(CARGO) build --release
 
-test: deps deps-cross lint
+test: deps deps-test deps-cross lint
 	$(CARGO) test --all-targets
 
 lint:
@@ -37,8 +37,10 @@ deps:
 		echo "deps: installing ffmpeg from Debian's packages (apt-get install ffmpeg)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; \
 	fi
-	@# The browser test (tests/browser.rs) drives the web page in the system's headless Chromium
-	@# through playwright-core, which never downloads a browser of its own.
+
+# What only the tests need. The browser test (tests/browser.rs) drives the web page in the
+# system's headless Chromium through playwright-core, which never downloads a browser of its own.
+deps-test:
 	@if [ -x /usr/bin/chromium ]; then \
 		echo "deps: chromium already installed"; \
 	else \

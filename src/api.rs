@@ -392,7 +392,7 @@ fn start_download(app: &App, req: &Req) -> Reply {
         Ok(r) => r,
         Err((code, detail)) => return Reply::error(400, &detail, code),
     };
-    if app.tools.yt_dlp_version().is_none() {
+    if !app.tools.yt_dlp_usable() {
         return Reply::error(
             503,
             &format!(

@@ -118,7 +118,7 @@ pub fn run(cfg: config::Config) -> Result<(), String> {
     });
     log::info!(
         "{} tasks loaded, {} to resume; downloads in {}",
-        app.store.list().len(),
+        app.store.len(),
         resume.len(),
         app.cfg.downloads_dir.display()
     );

@@ -264,6 +264,10 @@ impl TaskStore {
             .collect()
     }
 
+    pub fn len(&self) -> usize {
+        self.lock().order.len()
+    }
+
     pub fn get(&self, id: &str) -> Option<Task> {
         self.lock().tasks.get(id).map(|t| Task::clone(t))
     }

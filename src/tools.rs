@@ -1,8 +1,9 @@
 //! The external programs the server drives: whether they are there, and their versions.
 
 use std::io::Read;
+
+use crate::process::Child;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ impl Tools {
     /// it takes a Python start, which the server's start-up need not wait for.
     pub fn probe(yt_dlp: &Path, ffmpeg: &Path) -> Tools {
         // yt-dlp takes --ffmpeg-location relative to its working directory: pass a full path.
-        let ffmpeg = first_line(ffmpeg, "-version").map(|_| on_path(ffmpeg));
+        let ffmpeg = matches!(probe(ffmpeg, "-version"), Probe::Ran(_)).then(|| on_path(ffmpeg));
         if ffmpeg.is_none() {
             log::warn!("ffmpeg not found: single-file formats only, no audio extraction");
         }
@@ -33,7 +34,7 @@ impl Tools {
 
     /// Learns and logs yt-dlp's version.
     pub fn probe_yt_dlp(&self) {
-        match self.refresh_yt_dlp_version() {
+        match self.yt_dlp_version() {
             Some(v) => log::info!("yt-dlp {v} ({})", self.yt_dlp.display()),
             None => log::warn!(
                 "yt-dlp not usable at '{}': downloads are refused until it is",
@@ -48,24 +49,43 @@ impl Tools {
 
     /// Probes yt-dlp's version again (after an update).
     pub fn refresh_yt_dlp_version(&self) -> Option<String> {
-        let fresh = first_line(&self.yt_dlp, "--version");
-        *self
-            .yt_dlp_version
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = fresh.clone();
-        fresh
-    }
-
-    /// yt-dlp's version; probed again while it is missing, so installing it needs no restart.
-    pub fn yt_dlp_version(&self) -> Option<String> {
         let mut v = self
             .yt_dlp_version
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if v.is_none() {
-            *v = first_line(&self.yt_dlp, "--version");
+        *v = None;
+        drop(v);
+        self.yt_dlp_version()
+    }
+
+    /// yt-dlp's version; probed again while unknown, so installing it needs no restart.
+    pub fn yt_dlp_version(&self) -> Option<String> {
+        match self.known_or_probe() {
+            Probe::Ran(v) => Some(v),
+            Probe::Slow | Probe::Unusable => None,
         }
-        v.clone()
+    }
+
+    /// Whether downloads can be started: yt-dlp ran, or at least started and is slow to say
+    /// its version (which is no reason to refuse work).
+    pub fn yt_dlp_usable(&self) -> bool {
+        !matches!(self.known_or_probe(), Probe::Unusable)
+    }
+
+    /// The version as known, else a probe (one at a time: callers wait for the one running).
+    fn known_or_probe(&self) -> Probe {
+        let mut v = self
+            .yt_dlp_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = &*v {
+            return Probe::Ran(known.clone());
+        }
+        let probed = probe(&self.yt_dlp, "--version");
+        if let Probe::Ran(version) = &probed {
+            *v = Some(version.clone());
+        }
+        probed
     }
 }
 
@@ -104,15 +124,23 @@ fn on_path(program: &Path) -> PathBuf {
         .unwrap_or_else(|| program.to_path_buf())
 }
 
-/// First line of `program arg`'s stdout, if it ran and exited 0 within the probe timeout.
-fn first_line(program: &Path, arg: &str) -> Option<String> {
-    let mut child = Command::new(program)
-        .arg(arg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
+/// What running `program arg` showed.
+enum Probe {
+    /// It exited 0; the first line of its output.
+    Ran(String),
+    /// It started but had not finished within the limit (a loaded machine, a slow card):
+    /// there, but not known yet.
+    Slow,
+    /// It could not start, or failed.
+    Unusable,
+}
+
+/// Runs `program arg` in its own process group (ended if the server stops first).
+fn probe(program: &Path, arg: &str) -> Probe {
+    let Ok(mut child) = Child::spawn(program, &[arg], "probe") else {
+        return Probe::Unusable;
+    };
+    let stdout = child.take_stdout();
     let start = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -120,22 +148,18 @@ fn first_line(program: &Path, arg: &str) -> Option<String> {
             Ok(None) if start.elapsed() < PROBE_TIMEOUT => {
                 std::thread::sleep(Duration::from_millis(20))
             }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
+            Ok(None) => return Probe::Slow,
+            Err(_) => return Probe::Unusable,
         }
     };
     let mut out = String::new();
-    child
-        .stdout
-        .take()?
-        .take(4096)
-        .read_to_string(&mut out)
-        .ok()?;
-    let line = out.lines().next()?.trim().to_string();
-    (status.success() && !line.is_empty()).then_some(line)
+    if let Some(o) = stdout {
+        let _ = o.take(4096).read_to_string(&mut out);
+    }
+    match out.lines().next().map(str::trim) {
+        Some(line) if status.success() && !line.is_empty() => Probe::Ran(line.to_string()),
+        _ => Probe::Unusable,
+    }
 }
 
 /// Free bytes for unprivileged users on the filesystem holding `dir`.

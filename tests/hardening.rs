@@ -1148,7 +1148,7 @@ fn accept_errors_are_logged_and_survived() {
     // until the failure shows in the log.)
     set_soft(limit_with_free(1));
     let mut clone_failures_logged = false;
-    for _ in 0..10 {
+    for _ in 0..30 {
         let mut s = connect(&server);
         let _ = s.write_all(request);
         outcome(&mut s);
