@@ -36,61 +36,7 @@ fn real_server(extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
-/// Common head of every fake: answers the `--version` probe, logs its argv (one item per
-/// line) to `$D/argv.log`, finds the `-o` template, the `-P` folder and the URL (last item)
-/// as real yt-dlp would, derives `$id` and `$f = <folder>/Title__<id>.mp4`, and writes its
-/// pid to `$D/started-<id>`. `wait_for NAME` waits (at most 20 s) for `$D/NAME`; `finish`
-/// writes `$f` and prints the line `--print after_move:OTFILE %(filepath)j` produces.
-const PREAMBLE: &str = r#"case "$1" in --version) echo 2026.10.26; exit 0;; esac
-D='@DIR@'
-for a in "$@"; do printf '%s\n' "$a" >> "$D/argv.log"; done
-o=; p=; prev=; u=
-for a in "$@"; do
-  case "$prev" in -o) [ -n "$o" ] || o=$a;; -P) p=$a;; esac
-  prev=$a; u=$a
-done
-id=$(printf '%s\n' "$o" | sed -n 's/.*__\([0-9a-f-]*\).*/\1/p')
-f="$p/Title__$id.mp4"
-echo $$ > "$D/started-$id"
-wait_for() { n=0; while [ ! -e "$D/$1" ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n+1)); done; }
-finish() { printf 'fake media bytes\n' > "$f"; printf 'OTFILE "%s"\n' "$f"; }
-"#;
-
-struct Fake {
-    dir: TempDir,
-    path: PathBuf,
-}
-
 impl Fake {
-    fn new(body: &str) -> Fake {
-        let dir = TempDir::new("offlinetube-ctl-fake");
-        let dir_text = dir.path().to_str().expect("utf-8 temp path");
-        assert!(!dir_text.contains('\''), "{dir_text}");
-        let script = format!("{}{body}", PREAMBLE.replace("@DIR@", dir_text));
-        let path = fake_ytdlp(dir.path(), &script);
-        Fake { dir, path }
-    }
-
-    fn path(&self) -> &str {
-        self.path.to_str().unwrap()
-    }
-
-    fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ack(&self, name: &str) {
-        std::fs::write(self.dir().join(name), b"").unwrap();
-    }
-
-    fn argv(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir().join("argv.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(String::from)
-            .collect()
-    }
-
     /// The pid of the fake's run for task `id` once it has started (it leads the group).
     fn started(&self, id: &str) -> Option<i32> {
         std::fs::read_to_string(self.dir().join(format!("started-{id}")))

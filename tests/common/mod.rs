@@ -8,11 +8,13 @@
 //! Not every test binary uses every helper, hence the blanket allows.
 #![allow(dead_code, unused_imports)]
 
+pub mod fake;
 pub mod fixture_server;
 pub mod fixtures;
 pub mod http;
 pub mod server;
 
+pub use fake::Fake;
 pub use fixture_server::FixtureServer;
 pub use fixtures::{fixture, fixture_bytes, fixtures};
 pub use http::{delete, get, http, http_open, post_json, raw_request, try_http, Resp};
