@@ -92,10 +92,12 @@ pub fn route(app: &App, req: &Req) -> Reply {
         }
         if req.path == "/metrics" {
             let live = crate::metrics::Live {
+                tasks_by_status: app.store.count_by_status(),
+                downloaded_bytes: app.store.downloaded_bytes(),
                 connections: app.server.num_connections(),
                 event_streams: app.hub.open_streams(),
             };
-            let text = app.metrics.render(&app.store.list(), &live);
+            let text = app.metrics.render(&live);
             return Reply {
                 status: 200,
                 headers: vec![(

@@ -20,6 +20,8 @@ pub struct Metrics {
 
 /// Gauges read from elsewhere at the time of the scrape.
 pub struct Live {
+    pub tasks_by_status: Vec<(Status, usize)>,
+    pub downloaded_bytes: u64,
     pub connections: usize,
     pub event_streams: usize,
 }
@@ -50,21 +52,17 @@ impl Metrics {
         self.response_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    pub fn render(&self, tasks: &[Task], live: &Live) -> String {
+    pub fn render(&self, live: &Live) -> String {
         let mut out = String::new();
         out.push_str("# HELP offlinetube_tasks Tasks by status.\n# TYPE offlinetube_tasks gauge\n");
-        for status in Status::ALL {
-            let n = tasks.iter().filter(|t| t.status == status).count();
+        for (status, n) in &live.tasks_by_status {
             let _ = writeln!(
                 out,
                 "offlinetube_tasks{{status=\"{}\"}} {n}",
                 status.as_str()
             );
         }
-        let downloaded: u64 = tasks
-            .iter()
-            .map(|t| t.downloaded_bytes)
-            .fold(0, u64::saturating_add);
+        let downloaded = live.downloaded_bytes;
         out.push_str(
             "# HELP offlinetube_downloaded_bytes Bytes downloaded by the tasks in the list.\n\
              # TYPE offlinetube_downloaded_bytes gauge\n",
@@ -144,10 +142,20 @@ mod tests {
         m.task_changed(&running, true);
         m.task_changed(&done, true);
         let live = Live {
+            tasks_by_status: Status::ALL
+                .into_iter()
+                .map(|s| {
+                    (
+                        s,
+                        [&done, &pending].iter().filter(|t| t.status == s).count(),
+                    )
+                })
+                .collect(),
+            downloaded_bytes: 100,
             connections: 3,
             event_streams: 1,
         };
-        let text = m.render(&[done, pending], &live);
+        let text = m.render(&live);
         for line in [
             "offlinetube_tasks{status=\"completed\"} 1",
             "offlinetube_tasks{status=\"pending\"} 1",

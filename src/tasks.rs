@@ -372,6 +372,15 @@ impl TaskStore {
             .collect()
     }
 
+    /// Bytes downloaded by all tasks, counted without copying any.
+    pub fn downloaded_bytes(&self) -> u64 {
+        let g = self.lock();
+        g.tasks
+            .values()
+            .map(|t| t.downloaded_bytes)
+            .fold(0, u64::saturating_add)
+    }
+
     /// Serialised under the lock so journal writes see states in the order they happened.
     fn snapshot(&self, g: &mut Inner) -> Snapshot {
         Snapshot::new(self.journal.next_seq(), Self::json(g))
