@@ -907,10 +907,12 @@ async function scenarioLookup(browser) {
     await page.waitForFunction(() => !document.getElementById('form-error').hidden, null, { timeout: 5_000 });
     check(sent && sent.format_id === '137+ba/137' && sent.download_type === 'video', `video-only: format_id "${sent && sent.format_id}"`);
     await page.locator('#format-list input[value="18"]').check();
-    const third = page.waitForRequest((r) => r.url().endsWith('/api/download') && r.method() === 'POST');
+    const third = page.waitForResponse((r) => r.url().endsWith('/api/download') && r.request().method() === 'POST');
     await page.click('#add-button');
-    const thirdBody = (await third).postDataJSON();
+    const thirdBody = (await third).request().postDataJSON();
     check(thirdBody.format_id === '18', `video+audio: format_id "${thirdBody.format_id}"`);
+    // The 400's console message arrives after the response: let it land while it is expected.
+    await page.waitForTimeout(300);
     await page.unroute('**/api/info');
     await page.unroute('**/api/download');
     watcher.clear();
