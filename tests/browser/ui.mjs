@@ -93,9 +93,13 @@ function must(cond, what) {
 
 // Console errors and page errors fail the run unless a step declared them (`expect`).
 function watch(page, label) {
-  const w = { expected: [], unexpected: [], seen: [] };
+  const w = { expected: [], retired: [], retiredUntil: 0, unexpected: [], seen: [] };
   w.expect = (re) => w.expected.push(re);
+  // Console messages about a response can land a little after the step that caused it:
+  // cleared expectations still cover them for a short while.
   w.clear = () => {
+    w.retired = w.expected;
+    w.retiredUntil = Date.now() + 2000;
     w.expected = [];
   };
   page.on('console', (msg) => {
@@ -103,7 +107,8 @@ function watch(page, label) {
     const loc = msg.location();
     const text = `${msg.text()}${loc && loc.url ? ` (${loc.url})` : ''}`;
     w.seen.push(text);
-    if (w.expected.some((re) => re.test(text))) {
+    const late = Date.now() < w.retiredUntil && w.retired.some((re) => re.test(text));
+    if (late || w.expected.some((re) => re.test(text))) {
       log(`     (expected console error on ${label}: ${text})`);
     } else {
       w.unexpected.push(text);
