@@ -74,20 +74,6 @@ impl Fake {
     }
 }
 
-/// The server with `fake` as yt-dlp, no ffmpeg, no free-space floor.
-fn fake_server(fake: &Fake, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--yt-dlp",
-        fake.path(),
-        "--ffmpeg",
-        "/nonexistent/ffmpeg",
-        "--min-free-mb",
-        "0",
-    ];
-    args.extend_from_slice(extra);
-    Server::start(&args)
-}
-
 // ---------------------------------------------------------------------------
 // API helpers
 
@@ -207,7 +193,6 @@ fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
 
 struct Stat {
     state: char,
-    ppid: i32,
     pgrp: i32,
 }
 
@@ -216,9 +201,9 @@ fn proc_stat(pid: i32) -> Option<Stat> {
     // "pid (comm) S ppid pgrp ...": the fields follow the last ')'.
     let mut rest = s.rsplit_once(')')?.1.split_whitespace();
     let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
+    let _ppid = rest.next()?;
     let pgrp = rest.next()?.parse().ok()?;
-    Some(Stat { state, ppid, pgrp })
+    Some(Stat { state, pgrp })
 }
 
 fn all_pids() -> Vec<i32> {
@@ -270,15 +255,6 @@ fn describe(pids: &[i32]) -> Vec<String> {
         .collect()
 }
 
-/// The server's children that exited and were never waited for (BR-19).
-fn zombie_children(server_pid: u32) -> Vec<String> {
-    all_pids()
-        .into_iter()
-        .filter(|p| proc_stat(*p).is_some_and(|s| s.ppid == server_pid as i32 && s.state == 'Z'))
-        .map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default())
-        .collect()
-}
-
 fn thread_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| d.count())
@@ -327,20 +303,6 @@ fn group_of_task(server: &Server, id: &str) -> i32 {
     pgid
 }
 
-/// Polls `cond` every 5 ms (for measurements); whether it held within `timeout`.
-fn poll_fine(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Kills process group `pgid` on drop if anything of it still runs, so a test that finds
 /// a leak does not leave the leaked process behind.
 struct KillGroupOnDrop(i32);
@@ -373,14 +335,18 @@ fn stop_measured(server: &Server, path: &str, message: &str, pgid: i32) -> StopT
     let answered = t0.elapsed();
     assert_eq!(r.status, 200, "DELETE {path}: {}", r.text());
     assert_eq!(r.json(), json!({ "message": message }), "DELETE {path}");
-    let gone = poll_fine(Duration::from_secs(10), || live_in_group(pgid).is_empty());
+    let gone = poll_every(Duration::from_millis(5), Duration::from_secs(10), || {
+        live_in_group(pgid).is_empty()
+    });
     let no_process = t0.elapsed();
     assert!(
         gone,
         "group {pgid} still runs 10 s after DELETE {path} (answered after {answered:?}): {:?}",
         describe(&live_in_group(pgid))
     );
-    let reaped = poll_fine(Duration::from_secs(10), || !group_exists(pgid));
+    let reaped = poll_every(Duration::from_millis(5), Duration::from_secs(10), || {
+        !group_exists(pgid)
+    });
     let group_gone = t0.elapsed();
     assert!(reaped, "kill(-{pgid}, 0) still succeeds 10 s after DELETE");
     assert_eq!(
@@ -516,7 +482,7 @@ fn cancel_before_first_output_and_cancel_of_a_queued_task() {
 esac
 finish"#,
     );
-    let server = fake_server(&fake, &["--max-concurrent", "1"]);
+    let server = fake.server(&["--max-concurrent", "1"]);
 
     // Before the first progress line.
     let quiet = submit_url(&server, "http://127.0.0.1:1/quiet.html");
@@ -595,7 +561,7 @@ wait
 wait
 finish"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/stubborn.html");
     let leader = fake.wait_started(&id);
     let child = fake.pid_file(&format!("child-{id}"));
@@ -652,7 +618,7 @@ echo $! > "$D/child-$id"
 wait
 finish"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/merge.html");
     let leader = fake.wait_started(&id);
     let ffmpeg = fake.pid_file(&format!("child-{id}"));
@@ -699,7 +665,7 @@ sh -c 'trap "" TERM INT; while :; do printf x >> "$1"; sleep 0.1; done' ffmpeg "
 echo $! > "$D/child-$id"
 while :; do sleep 0.05; done"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/merge2.html");
     let leader = fake.wait_started(&id);
     let ffmpeg = fake.pid_file(&format!("child-{id}"));
@@ -715,7 +681,9 @@ while :; do sleep 0.05; done"#,
     let r = delete(&server.url(&format!("/api/downloads/{id}")));
     let answered = t0.elapsed();
     assert_eq!(r.status, 200, "{}", r.text());
-    let gone = poll_fine(Duration::from_secs(10), || live_in_group(pgid).is_empty());
+    let gone = poll_every(Duration::from_millis(5), Duration::from_secs(10), || {
+        live_in_group(pgid).is_empty()
+    });
     eprintln!(
         "MEASURED cancel with a post-processor that outlives yt-dlp: DELETE answered in {} ms; \
          group {}",
@@ -754,7 +722,7 @@ printf 'OTINFO {"id": "clip", "title": "Stalled thumb", "thumbnail": "%s", "extr
 finish"#,
     );
     std::fs::write(fake.dir().join("thumb-url"), fx.stall_url("thumb.jpg")).unwrap();
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/stalled-thumb.html");
     assert!(
         wait_until(POLL, || !requests_for(&fx, "/stall/").is_empty()),
@@ -811,7 +779,7 @@ fn many_cancels_and_completions_leave_no_zombies_or_leaks() {
 esac
 finish"#,
     );
-    let server = fake_server(&fake, &["--max-concurrent", "4"]);
+    let server = fake.server(&["--max-concurrent", "4"]);
     let pid = server.pid();
     listing(&server);
     assert_alive(&server);
@@ -999,7 +967,7 @@ fn retry_requeues_failed_and_cancelled_tasks_only() {
 esac
 finish"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/flaky.html");
     let t = server.poll_task(&id, POLL);
     assert_eq!(t["status"], "error", "{t:#}");
@@ -1321,7 +1289,9 @@ fn kill_9_mid_download_then_restart_resumes_byte_identical() {
     let killed_at = Instant::now();
     // SAFETY: kill(2) on our own child process.
     assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGKILL) }, 0);
-    let orphan_gone = poll_fine(Duration::from_secs(10), || live_in_group(pgid).is_empty());
+    let orphan_gone = poll_every(Duration::from_millis(5), Duration::from_secs(10), || {
+        live_in_group(pgid).is_empty()
+    });
     let orphan_time = killed_at.elapsed();
     assert!(
         orphan_gone,
@@ -1561,8 +1531,9 @@ finish"#,
     // SAFETY: kill(2) on our own child process.
     assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGKILL) }, 0);
     assert!(
-        poll_fine(Duration::from_secs(10), || proc_stat(leader)
-            .is_none_or(|s| s.state == 'Z')),
+        poll_every(Duration::from_millis(5), Duration::from_secs(10), || {
+            proc_stat(leader).is_none_or(|s| s.state == 'Z')
+        }),
         "yt-dlp outlived the server"
     );
     server.restart(&args);
@@ -1572,7 +1543,9 @@ finish"#,
         .path()
         .join("downloads")
         .join(format!("Title__{id}.mp4.part"));
-    let quiet = poll_fine(Duration::from_secs(5), || live_in_group(pgid).is_empty());
+    let quiet = poll_every(Duration::from_millis(5), Duration::from_secs(5), || {
+        live_in_group(pgid).is_empty()
+    });
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
     let s1 = size(&part);
     std::thread::sleep(Duration::from_millis(500));
@@ -1641,7 +1614,7 @@ fn disk_full_ends_the_task_with_a_clear_error_and_no_partials() {
 esac
 finish"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/full.html");
     let t = server.poll_task(&id, POLL);
     assert_eq!(t["status"], "error", "{t:#}");
@@ -1776,7 +1749,7 @@ printf 'OTPROG {"status": "finished", "downloaded_bytes": 600, "total_bytes": 60
 finish
 exit 0"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let id = submit_url(&server, "http://127.0.0.1:1/dash-skip.mpd");
     let t = server.poll_task(&id, POLL);
     let argv = fake.argv();
@@ -1972,7 +1945,7 @@ head -c 2000000 /dev/zero | tr '\000' 'l'
 printf '\n'
 finish"#,
     );
-    let server = fake_server(&fake, &[]);
+    let server = fake.server(&[]);
     let pid = server.pid();
     listing(&server);
     let base = rss_kib(pid);

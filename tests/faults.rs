@@ -11,27 +11,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{get, http, post_json, Fake, Resp, Server, TempDir};
+use common::{get, http, post_json, zombie_children, Fake, Resp, Server, TempDir};
 use serde_json::{json, Value};
 
 /// Generous upper bound for anything to happen.
 const POLL_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The server on a fresh data dir with `fake` as yt-dlp. No ffmpeg (single-
-/// file formats, no conversions) and no free-space floor, so nothing depends
-/// on the host.
-fn start(fake: &str, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--yt-dlp",
-        fake,
-        "--ffmpeg",
-        "/nonexistent/ffmpeg",
-        "--min-free-mb",
-        "0",
-    ];
-    args.extend_from_slice(extra);
-    Server::start(&args)
-}
 
 /// POSTs a download; asserts 200 and returns the new (or existing) task id.
 fn submit(server: &Server, body: &Value) -> String {
@@ -132,28 +116,6 @@ fn assert_alive(server: &Server) {
     assert_eq!(r.json()["status"], "ok");
 }
 
-/// The server's children that have exited but were never waited for (BR-19).
-fn zombie_children(server: &Server) -> Vec<String> {
-    let pid = server.pid();
-    let mut zombies = Vec::new();
-    for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let children = std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
-        for child in children.split_whitespace() {
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            // "pid (comm) S ...": the state follows the last ')'.
-            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
-            if state.is_some_and(|s| s.starts_with('Z')) {
-                zombies.push(stat.trim().to_string());
-            }
-        }
-    }
-    zombies
-}
-
 fn downloads_list(server: &Server) -> Vec<Value> {
     let r = get(&server.url("/api/downloads"));
     assert_eq!(r.status, 200, "{}", r.text());
@@ -174,7 +136,7 @@ echo 'WARNING: [generic] Falling back on generic information extractor' >&2
 echo 'ERROR: [generic] Unable to download webpage: HTTP Error 404: Not Found' >&2
 exit 1"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/missing.html"}));
     let t = server.poll_task(&id, POLL_TIMEOUT);
     assert_eq!(t["status"], "error", "{t:#}");
@@ -227,7 +189,7 @@ dd if=/dev/zero of="$f" bs=12345 count=1 2>/dev/null
 printf 'OTFILE "%s"\n' "$f"
 exit 0"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/garbage.html"}));
     let t = server.poll_task(&id, POLL_TIMEOUT);
     assert_alive(&server);
@@ -258,7 +220,7 @@ wait_for ack5
 printf 'OTPROG {"status": "finished", "downloaded_bytes": 10000, "total_bytes": 10000, "speed": NA, "eta": NA, "filename": "%s"}\n' "$f"
 finish"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/na.html"}));
     for (n, bytes) in [(1, 1024), (2, 2048), (3, 3072), (4, 4096)] {
         let t = wait_for_state(&server, &id, &format!("{bytes} bytes"), |t| {
@@ -297,7 +259,7 @@ printf 'OTPROG {"status": "finished", "downloaded_bytes": 1000, "total_bytes": 1
 printf '\n'
 finish"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let url = "http://127.0.0.1:1/cr.html?a=1&b=2";
     let id = submit(&server, &json!({"url": url}));
     let mut seen: Vec<f64> = Vec::new();
@@ -368,7 +330,7 @@ sleep 0.3
 echo 'OTPP "finished" "Merger"'
 finish"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/dash.mpd"}));
     let rank = |s: &str| match s {
         "pending" => 0,
@@ -423,7 +385,7 @@ echo '' >&2
 echo 'yt-dlp: error: no such option: --newline' >&2
 exit 2"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/old.html"}));
     let t = server.poll_task(&id, POLL_TIMEOUT);
     assert_eq!(t["status"], "error", "{t:#}");
@@ -443,7 +405,14 @@ fn missing_or_unexecutable_ytdlp_gives_503_and_no_task() {
     std::fs::set_permissions(&noexec, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     for ytdlp in ["/nonexistent/yt-dlp", noexec.to_str().unwrap()] {
-        let server = start(ytdlp, &[]);
+        let server = Server::start(&[
+            "--yt-dlp",
+            ytdlp,
+            "--ffmpeg",
+            "/nonexistent/ffmpeg",
+            "--min-free-mb",
+            "0",
+        ]);
         let health = get(&server.url("/api/health"));
         assert_eq!(health.status, 200);
         assert!(
@@ -479,7 +448,7 @@ fn missing_or_unexecutable_ytdlp_gives_503_and_no_task() {
 #[test]
 fn exit_zero_without_a_file_is_an_error() {
     let fake = Fake::new("exit 0");
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/nothing.html"}));
     let t = server.poll_task(&id, POLL_TIMEOUT);
     assert_eq!(t["status"], "error", "{t:#}");
@@ -505,7 +474,7 @@ rm -f "$D/runs/$$""#,
     );
     let runs = fake.dir().join("runs");
     std::fs::create_dir(&runs).unwrap();
-    let server = start(fake.path(), &["--max-concurrent", "2"]);
+    let server = fake.server(&["--max-concurrent", "2"]);
     let ids: Vec<String> = (0..5)
         .map(|i| {
             submit(
@@ -550,7 +519,7 @@ rm -f "$D/runs/$$""#,
     // Each run takes 3 s, so right after the five POSTs three must wait.
     assert!(max_pending >= 3, "max pending seen {max_pending}");
     assert_eq!(fake.argv().iter().filter(|a| *a == "--").count(), 5);
-    assert_eq!(zombie_children(&server), Vec::<String>::new());
+    assert_eq!(zombie_children(server.pid()), Vec::<String>::new());
 }
 
 /// BR-47 / BR-48: malformed, wrongly typed or unsafe bodies get a 4xx JSON
@@ -558,7 +527,7 @@ rm -f "$D/runs/$$""#,
 #[test]
 fn bad_request_bodies_are_refused_without_running_ytdlp() {
     let fake = Fake::new("finish");
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let url = server.url("/api/download");
     let json_ct = "application/json";
     let cases: &[(&[u8], &str, u16, Option<&str>)] = &[
@@ -631,7 +600,7 @@ fn duplicate_submission_returns_the_running_task() {
         r#"wait_for release
 finish"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let u = "http://127.0.0.1:1/dup.html";
     let first = submit(&server, &json!({"url": u}));
     assert_eq!(submit(&server, &json!({"url": u})), first);
@@ -670,7 +639,7 @@ finish"#,
 #[test]
 fn routing_errors_and_preflight() {
     let fake = Fake::new("finish");
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     for path in ["/api/nope", "/api/downloads/a/b/c", "/definitely/not/here"] {
         let r = get(&server.url(path));
         assert_eq!(r.status, 404, "{path}: {}", r.text());
@@ -744,7 +713,7 @@ fn routing_errors_and_preflight() {
 #[test]
 fn token_is_required_on_the_api() {
     let fake = Fake::new("finish");
-    let server = start(fake.path(), &["--token", "s3cret"]);
+    let server = fake.server(&["--token", "s3cret"]);
     let list = server.url("/api/downloads");
     let unauthorized = json!({"detail": "Unauthorized", "code": "unauthorized"});
 
@@ -832,12 +801,12 @@ printf 'OTPROG {"status": "downloading", "downloaded_bytes": 100, "total_bytes":
 printf 'OTPROG {"status": "finished", "downloaded_bytes": 400, "total_bytes": 400, "filename": "%s.f1.m4a"}\n' "$f"
 finish"#,
     );
-    let server = start(fake.path(), &[]);
+    let server = fake.server(&[]);
     let id = submit(&server, &json!({"url": "http://127.0.0.1:1/huge.html"}));
     let t = server.poll_task(&id, POLL_TIMEOUT);
     assert_alive(&server);
     assert_eq!(t["status"], "completed", "{t:#}");
     assert_eq!(progress(&t), 100.0);
     assert_eq!(t["filesize"], "fake media bytes\n".len());
-    assert_eq!(zombie_children(&server), Vec::<String>::new());
+    assert_eq!(zombie_children(server.pid()), Vec::<String>::new());
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{fake_ytdlp, TempDir};
+use super::{fake_ytdlp, Server, TempDir};
 
 /// Common head of every fake: answers the start-up `--version` probe, logs
 /// its argv (one argument per line) to `$D/argv.log`, finds the media `-o`
@@ -42,6 +42,21 @@ impl Fake {
         let script = format!("{}{body}", PREAMBLE.replace("@DIR@", dir_text));
         let path = fake_ytdlp(dir.path(), &script);
         Fake { dir, path }
+    }
+
+    /// The server on a fresh data dir with this fake as yt-dlp. No ffmpeg (single-file
+    /// formats, no conversions) and no free-space floor, so nothing depends on the host.
+    pub fn server(&self, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "--yt-dlp",
+            self.path(),
+            "--ffmpeg",
+            "/nonexistent/ffmpeg",
+            "--min-free-mb",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&args)
     }
 
     pub fn path(&self) -> &str {

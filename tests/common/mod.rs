@@ -79,7 +79,12 @@ pub fn unique_dir(parent: &Path, prefix: &str) -> PathBuf {
 
 /// Polls `cond` every 50 ms until it holds or `timeout` passes; returns
 /// whether it held. Callers assert with their own message.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub fn wait_until(timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+    poll_every(Duration::from_millis(50), timeout, cond)
+}
+
+/// `wait_until` with a chosen interval (short ones for measurements).
+pub fn poll_every(every: Duration, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if cond() {
@@ -88,8 +93,29 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(every);
     }
+}
+
+/// Children of process `pid` that exited and were never waited for (BR-19).
+pub fn zombie_children(pid: u32) -> Vec<String> {
+    let mut zombies = Vec::new();
+    for thread in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let children = std::fs::read_to_string(thread.path().join("children")).unwrap_or_default();
+        for child in children.split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            // "pid (comm) S ...": the state follows the last ')'.
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            if state.is_some_and(|s| s.starts_with('Z')) {
+                zombies.push(stat.trim().to_string());
+            }
+        }
+    }
+    zombies
 }
 
 /// Held while writing an executable and while spawning a child. A fork that
