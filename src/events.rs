@@ -181,12 +181,13 @@ pub fn start_flusher(hub: Arc<Hub>) {
 pub fn stream(
     mut out: Box<dyn Write + Send>,
     head: &str,
-    snapshot: &[Task],
+    snapshot: &[u8],
     rx: Receiver<Arc<str>>,
 ) -> std::io::Result<()> {
     out.write_all(head.as_bytes())?;
-    let data = serde_json::to_string(snapshot).unwrap_or_else(|_| "[]".into());
-    write_chunk(&mut out, &frame("snapshot", &data))?;
+    // The list as GET /api/downloads sends it (serialised once per change, shared).
+    let data = std::str::from_utf8(snapshot).unwrap_or("[]");
+    write_chunk(&mut out, &frame("snapshot", data))?;
     loop {
         match rx.recv_timeout(KEEP_ALIVE) {
             Ok(event) => write_chunk(&mut out, &event)?,

@@ -140,8 +140,9 @@ fn start_event_stream(
             let _slot = slot;
             // Subscribe before the snapshot: an event in between is sent twice, never missed.
             let rx = app.hub.subscribe();
-            let snapshot = app.store.list();
-            if let Err(e) = crate::events::stream(rq.into_writer(), &head, &snapshot, rx) {
+            let list = app.store.list_json();
+            let snapshot = list.as_deref().map_or(&b"[]"[..], Vec::as_slice);
+            if let Err(e) = crate::events::stream(rq.into_writer(), &head, snapshot, rx) {
                 log::debug!("event stream closed: {e}");
             }
         });
